@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { DomainError } from './errors.ts';
+
+/**
+ * Configuration schemas for each service. A process parses its environment once at start and, if
+ * anything is missing or wrong, stops with one message naming every variable to fix.
+ */
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const url = (protocols: string[]) =>
+  z.url().refine((u) => protocols.some((p) => u.startsWith(`${p}:`)), {
+    message: `must start with ${protocols.map((p) => `${p}:`).join(' or ')}`,
+  });
+const json = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((text, ctx): z.infer<T> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || '(root)'}: ${issue.message}` });
+      }
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+
+export const baseConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: url(['postgres', 'postgresql']),
+  REDIS_URL: url(['redis', 'rediss']),
+  /** Namespaces every Redis key and queue, so deployments and tests can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,40}$/, 'letters, digits, _ and - only')
+    .default('amanat'),
+  STORAGE_MODE: z.enum(['pg_only', 'dual']).default('pg_only'),
+  MONGO_URL: url(['mongodb', 'mongodb+srv']).optional(),
+  MONGO_DB: z.string().min(1).default('amanat_legacy'),
+});
+
+const requireMongoInDual = <T extends { STORAGE_MODE: string; MONGO_URL?: string | undefined }>(
+  cfg: T,
+  ctx: z.RefinementCtx,
+) => {
+  if (cfg.STORAGE_MODE === 'dual' && !cfg.MONGO_URL) {
+    ctx.addIssue({ code: 'custom', path: ['MONGO_URL'], message: 'is required when STORAGE_MODE=dual' });
+  }
+};
+
+export const registryConfigEnv = {
+  /** Operator overrides of the asset registry, as JSON (see core/src/assets.ts). */
+  ASSET_REGISTRY: z.string().optional(),
+  /** RPC endpoints per chain id, as JSON: {"1": ["https://a", "https://b"]}. A chain is active when it has any. */
+  RPC_URLS: json(z.record(z.string().regex(/^\d+$/), z.array(z.url()).min(1))).optional(),
+};
+
+export const apiConfigSchema = baseConfigSchema
+  .extend({
+    API_HOST: z.string().default('127.0.0.1'),
+    API_PORT: port(8080),
+    ...registryConfigEnv,
+  })
+  .superRefine(requireMongoInDual);
+export type ApiConfig = z.infer<typeof apiConfigSchema>;
+
+export const workersConfigSchema = baseConfigSchema
+  .extend({
+    WORKERS_HEALTH_PORT: port(8070),
+    /** Ed25519 key (base64 seed or PKCS#8 PEM) that signs activity-log checkpoints; kept out of the database. */
+    CHECKPOINT_SIGNING_KEY: z.string().min(1),
+    /** Append-only file the signed checkpoints go to. */
+    CHECKPOINT_FILE: z.string().min(1).default('.data/checkpoints.jsonl'),
+    CHECKPOINT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(300),
+    /** How often the outbox relay looks for undelivered rows when no notification woke it. */
+    OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+    ...registryConfigEnv,
+  })
+  .superRefine(requireMongoInDual);
+export type WorkersConfig = z.infer<typeof workersConfigSchema>;
+
+export const scannerConfigSchema = baseConfigSchema
+  .extend({
+    PAYMENT_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/=]{24,}$/, 'must be whsec_ followed by base64'),
+    PAYMENT_CALLBACK_URL: url(['http', 'https']),
+    SCAN_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+    ...registryConfigEnv,
+  })
+  .superRefine(requireMongoInDual);
+export type ScannerConfig = z.infer<typeof scannerConfigSchema>;
+
+export const assistConfigSchema = baseConfigSchema
+  .extend({
+    ASSIST_PORT: port(8090),
+    TELEGRAM_BOT_TOKEN: z
+      .string()
+      .regex(/^\d{5,12}:[A-Za-z0-9_-]{30,}$/, 'must look like 123456:ABC... (from @BotFather)')
+      .optional(),
+    API_URL: url(['http', 'https']),
+  })
+  .superRefine(requireMongoInDual);
+export type AssistConfig = z.infer<typeof assistConfigSchema>;
+
+export const appConfigSchema = z.object({
+  APP_PORT: port(3000),
+  PUBLIC_API_URL: url(['http', 'https']),
+});
+export type AppConfig = z.infer<typeof appConfigSchema>;
+
+export class ConfigError extends DomainError {
+  readonly problems: string[];
+  constructor(service: string, problems: string[]) {
+    super(
+      'config_invalid',
+      `${service}: invalid configuration (${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n') +
+        '\nSet these environment variables (see .env.example) and start again.',
+    );
+    this.problems = problems;
+  }
+}
+
+/**
+ * Parses an environment against a schema. Empty strings count as unset, as they do in most .env
+ * tooling, so `FOO=` does not silently become a value.
+ */
+export function loadConfig<T extends z.ZodType>(
+  service: string,
+  schema: T,
+  env: Record<string, string | undefined>,
+): z.infer<T> {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const missing = issue.code === 'invalid_type' && cleaned[String(issue.path[0])] === undefined;
+    return missing ? `${name}: is required but not set` : `${name}: ${issue.message}`;
+  });
+  throw new ConfigError(service, problems);
+}

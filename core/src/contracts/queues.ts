@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { jobId } from './job-id.ts';
+
+/** Queue names. One queue per concern; `scan-<chainId>` exists once per configured chain. */
+export const QUEUES = {
+  payments: 'payments',
+  notifications: 'notifications',
+  llm: 'llm',
+  deadlines: 'deadlines',
+  payouts: 'payouts',
+  mirror: 'mirror',
+  callbacks: 'callbacks',
+} as const;
+export type FixedQueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export const scanQueueName = (chainId: number): string => `scan-${chainId}`;
+
+/** Job names per queue: every worker checks at start that each has exactly one handler. */
+export const JOBS = {
+  payments: ['verify-payment'],
+  notifications: ['deal-event'],
+  llm: ['chat'],
+  deadlines: ['payment-window', 'delivery-deadline', 'inspection-end'],
+  payouts: ['execute-payout'],
+  mirror: ['mirror-entity'],
+  callbacks: ['deliver-callback'],
+  scan: ['scan-tick'],
+} as const satisfies Record<keyof typeof QUEUES | 'scan', readonly string[]>;
+
+const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 32-byte hex hash');
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 20-byte hex address');
+const uintString = z.string().regex(/^\d+$/, 'an unsigned integer as a decimal string');
+
+export const paymentEventTypeSchema = z.enum(['payment.detected', 'payment.confirmed', 'payment.reorged']);
+
+/** A job carries ids and facts only, never credentials; the worker re-reads the chain itself. */
+export const paymentJobSchema = z.object({
+  eventId: z.string().min(1).max(200),
+  type: paymentEventTypeSchema,
+  chainId: z.number().int().positive(),
+  txHash: hex32,
+  logIndex: z.number().int().min(-1),
+  blockHash: hex32,
+  blockNumber: uintString,
+  to: address,
+  token: z.union([address, z.literal('native')]),
+});
+export type PaymentJob = z.infer<typeof paymentJobSchema>;
+export const paymentJobId = (j: Pick<PaymentJob, 'chainId' | 'txHash' | 'logIndex' | 'type'>): string =>
+  jobId(j.chainId, j.txHash.toLowerCase(), j.logIndex, j.type.replace('payment.', ''));
+
+export const notificationJobSchema = z.object({
+  eventId: z.uuid(),
+  dealId: z.uuid(),
+  recipientUserId: z.uuid(),
+  channel: z.literal('telegram'),
+});
+export type NotificationJob = z.infer<typeof notificationJobSchema>;
+export const notificationJobId = (j: NotificationJob): string =>
+  jobId(j.eventId, j.recipientUserId, j.channel);
+
+export const deadlineKindSchema = z.enum(['payment-window', 'delivery-deadline', 'inspection-end']);
+export type DeadlineKind = z.infer<typeof deadlineKindSchema>;
+export const deadlineJobSchema = z.object({
+  dealId: z.uuid(),
+  kind: deadlineKindSchema,
+  /** The deal version that set this deadline: a changed deadline makes an older job a no-op. */
+  version: z.number().int().positive(),
+  dueAt: z.iso.datetime(),
+});
+export type DeadlineJob = z.infer<typeof deadlineJobSchema>;
+export const deadlineJobId = (j: DeadlineJob): string => jobId(j.dealId, j.kind, j.version);
+
+export const payoutJobSchema = z.object({
+  dealId: z.uuid(),
+  /** What caused the payout (the activity entry's seq), so late funds can cause a second one. */
+  cause: z.string().min(1).max(100),
+});
+export type PayoutJob = z.infer<typeof payoutJobSchema>;
+export const payoutJobId = (j: PayoutJob): string => jobId(j.dealId, j.cause);
+
+export const mirrorEntitySchema = z.enum(['deal', 'user']);
+export const mirrorJobSchema = z.object({
+  entity: mirrorEntitySchema,
+  id: z.uuid(),
+  version: z.number().int().nonnegative(),
+});
+export type MirrorJob = z.infer<typeof mirrorJobSchema>;
+export const mirrorJobId = (j: MirrorJob): string => jobId(j.entity, j.id, j.version);
+
+export const llmJobSchema = z.object({
+  requestId: z.uuid(),
+  userId: z.uuid(),
+  messages: z
+    .array(
+      z.object({ role: z.enum(['system', 'user', 'assistant', 'tool']), content: z.string().max(32_000) }),
+    )
+    .min(1)
+    .max(100),
+});
+export type LlmJob = z.infer<typeof llmJobSchema>;
+
+export const callbackJobSchema = z.object({
+  eventId: z.string().min(1).max(200),
+  body: z.string().min(2).max(64_000),
+});
+export type CallbackJob = z.infer<typeof callbackJobSchema>;
+
+/** Every queue payload schema by queue name, for producers and for the outbox relay's check. */
+export const JOB_SCHEMAS = {
+  payments: paymentJobSchema,
+  notifications: notificationJobSchema,
+  llm: llmJobSchema,
+  deadlines: deadlineJobSchema,
+  payouts: payoutJobSchema,
+  mirror: mirrorJobSchema,
+  callbacks: callbackJobSchema,
+} as const satisfies Record<FixedQueueName, z.ZodType>;

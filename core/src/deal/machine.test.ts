@@ -1,0 +1,386 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Actor } from '../activity-log.ts';
+import { DomainError } from '../errors.ts';
+import {
+  type ActorRole,
+  type DealAction,
+  type DealActionType,
+  type DealSnapshot,
+  decide,
+} from './machine.ts';
+import { DEAL_STATES, type DealState, isFullyFunded, TERMINAL_STATES } from './states.ts';
+
+const T0 = new Date('2026-01-01T00:00:00Z');
+const HOUR = 3600;
+const at = (sec: number) => new Date(T0.getTime() + sec * 1000);
+
+const SELLER = 'seller-1';
+const BUYER = 'buyer-1';
+const actors: Record<ActorRole, Actor> = {
+  seller: { kind: 'user', userId: SELLER, role: 'seller' },
+  buyer: { kind: 'user', userId: BUYER, role: 'buyer' },
+  arbitrator: { kind: 'user', userId: 'arb-1', role: 'arbitrator' },
+  operator: { kind: 'user', userId: 'op-1', role: 'operator' },
+  system: { kind: 'system', component: 'test' },
+};
+
+const deal = (over: Partial<DealSnapshot> = {}): DealSnapshot => ({
+  state: 'draft',
+  needsReview: false,
+  sellerId: SELLER,
+  buyerId: BUYER,
+  acceptedBySeller: true,
+  acceptedByBuyer: false,
+  periods: { paymentWindowSec: 24 * HOUR, deliveryPeriodSec: 72 * HOUR, inspectionPeriodSec: 48 * HOUR },
+  deadlines: { payment: null, delivery: null, inspection: null },
+  funding: 'unpaid',
+  hasPayments: false,
+  ...over,
+});
+
+const codeOf = (fn: () => unknown): string | null => {
+  try {
+    fn();
+    return null;
+  } catch (err) {
+    if (err instanceof DomainError) return err.code;
+    throw err;
+  }
+};
+
+/** A representative action of each type, for the table. */
+const SAMPLE_ACTIONS: Record<DealActionType, DealAction> = {
+  join: { type: 'join', role: 'buyer' },
+  accept: { type: 'accept' },
+  cancel: { type: 'cancel' },
+  record_funding: { type: 'record_funding', funding: 'funded', hasPayments: true, reviewReasons: [] },
+  expire: { type: 'expire' },
+  mark_delivered: { type: 'mark_delivered' },
+  confirm_receipt: { type: 'confirm_receipt' },
+  open_dispute: { type: 'open_dispute', reason: 'not as described' },
+  resolve_dispute: { type: 'resolve_dispute', outcome: { kind: 'refund' } },
+  inspection_lapsed: { type: 'inspection_lapsed' },
+  payouts_confirmed: { type: 'payouts_confirmed' },
+  flag_review: { type: 'flag_review', reason: 'manual' },
+  clear_review: { type: 'clear_review', note: 'checked' },
+};
+
+const ALL: ActorRole[] = ['seller', 'buyer', 'arbitrator', 'operator', 'system'];
+const PARTIES: ActorRole[] = ['seller', 'buyer'];
+const ANY_STATE = 'flag_review/clear_review are allowed in every state';
+
+/**
+ * The design's permission table, written out independently of the implementation: for each state, which
+ * roles may take each action. Anything not listed must be refused by the role or state gate.
+ */
+const SPEC: Record<DealState, Partial<Record<DealActionType, ActorRole[]>>> = {
+  draft: { join: PARTIES, accept: PARTIES, cancel: PARTIES },
+  awaiting_payment: { cancel: PARTIES, record_funding: ['system'], expire: ['system'] },
+  partially_paid: { record_funding: ['system'], expire: ['system'] },
+  funded: {
+    cancel: PARTIES,
+    record_funding: ['system'],
+    mark_delivered: ['seller'],
+    confirm_receipt: ['buyer'],
+    open_dispute: PARTIES,
+  },
+  delivered: {
+    record_funding: ['system'],
+    confirm_receipt: ['buyer'],
+    open_dispute: PARTIES,
+    inspection_lapsed: ['system'],
+  },
+  disputed: { record_funding: ['system'], resolve_dispute: ['arbitrator'] },
+  releasing: { record_funding: ['system'], payouts_confirmed: ['system'] },
+  refunding: { record_funding: ['system'], payouts_confirmed: ['system'] },
+  splitting: { record_funding: ['system'], payouts_confirmed: ['system'] },
+  released: { record_funding: ['system'] },
+  refunded: { record_funding: ['system'] },
+  split: { record_funding: ['system'] },
+  cancelled: { record_funding: ['system'] },
+  expired: { record_funding: ['system'] },
+};
+
+describe('permission table', () => {
+  for (const state of DEAL_STATES) {
+    for (const type of Object.keys(SAMPLE_ACTIONS) as DealActionType[]) {
+      for (const role of ALL) {
+        const allowed =
+          type === 'flag_review'
+            ? ['system', 'operator'].includes(role)
+            : type === 'clear_review'
+              ? role === 'operator'
+              : (SPEC[state][type] ?? []).includes(role);
+        it(`${state}: ${role} ${allowed ? 'may' : 'may not'} ${type}`, () => {
+          const code = codeOf(() =>
+            decide(
+              deal({ state, needsReview: type === 'clear_review' }),
+              SAMPLE_ACTIONS[type],
+              actors[role],
+              T0,
+            ),
+          );
+          const gate = code === 'actor_not_permitted' || code === 'action_not_allowed_in_state';
+          expect(gate, `${ANY_STATE}; got ${code}`).toBe(!allowed);
+        });
+      }
+    }
+  }
+});
+
+describe('lifecycle', () => {
+  it('join, accept, pay, deliver, confirm: the happy path sets each deadline from its own event', () => {
+    let d = deal({ buyerId: null });
+    const joined = decide(d, { type: 'join', role: 'buyer' }, actors.buyer, T0);
+    expect(joined.next.buyerId).toBe(BUYER);
+    d = joined.next;
+    const accepted = decide(d, { type: 'accept' }, actors.buyer, at(10));
+    expect(accepted.to).toBe('awaiting_payment');
+    expect(accepted.next.deadlines.payment).toEqual(at(10 + 24 * HOUR));
+    d = accepted.next;
+    const funded = decide(
+      d,
+      { type: 'record_funding', funding: 'funded', hasPayments: true, reviewReasons: [] },
+      actors.system,
+      at(100),
+    );
+    expect(funded.to).toBe('funded');
+    expect(funded.next.deadlines.delivery).toEqual(at(100 + 72 * HOUR));
+    d = funded.next;
+    const delivered = decide(d, { type: 'mark_delivered' }, actors.seller, at(200));
+    expect(delivered.next.deadlines.inspection).toEqual(at(200 + 48 * HOUR));
+    const released = decide(delivered.next, { type: 'confirm_receipt' }, actors.buyer, at(300));
+    expect(released.to).toBe('releasing');
+    expect(released.payout).toEqual({ kind: 'release' });
+    const done = decide(released.next, { type: 'payouts_confirmed' }, actors.system, at(400));
+    expect(done.to).toBe('released');
+  });
+
+  it('only the holder of a role acts as it', () => {
+    const stranger: Actor = { kind: 'user', userId: 'someone-else', role: 'buyer' };
+    expect(
+      codeOf(() =>
+        decide(deal({ state: 'funded', funding: 'funded' }), { type: 'confirm_receipt' }, stranger, T0),
+      ),
+    ).toBe('not_a_party');
+  });
+
+  it('a party cannot join its own deal as the counterparty, and a taken role cannot be taken again', () => {
+    const self: Actor = { kind: 'user', userId: SELLER, role: 'buyer' };
+    expect(codeOf(() => decide(deal({ buyerId: null }), { type: 'join', role: 'buyer' }, self, T0))).toBe(
+      'already_a_party',
+    );
+    const other: Actor = { kind: 'user', userId: 'x', role: 'buyer' };
+    expect(codeOf(() => decide(deal(), { type: 'join', role: 'buyer' }, other, T0))).toBe('role_taken');
+  });
+
+  it('terms need both parties before acceptance completes', () => {
+    expect(codeOf(() => decide(deal({ buyerId: null }), { type: 'accept' }, actors.seller, T0))).toBe(
+      'already_accepted',
+    );
+    const d = deal({ buyerId: null, acceptedBySeller: false });
+    expect(codeOf(() => decide(d, { type: 'accept' }, actors.seller, T0))).toBe('counterparty_missing');
+  });
+
+  it('cancel: free before payment, refused once money arrived, a refund once funded', () => {
+    expect(decide(deal({ state: 'awaiting_payment' }), { type: 'cancel' }, actors.buyer, T0).to).toBe(
+      'cancelled',
+    );
+    expect(
+      codeOf(() =>
+        decide(deal({ state: 'awaiting_payment', hasPayments: true }), { type: 'cancel' }, actors.buyer, T0),
+      ),
+    ).toBe('payment_already_received');
+    const funded = deal({
+      state: 'funded',
+      funding: 'funded',
+      hasPayments: true,
+      deadlines: { payment: null, delivery: at(100), inspection: null },
+    });
+    const bySeller = decide(funded, { type: 'cancel' }, actors.seller, T0);
+    expect([bySeller.to, bySeller.payout]).toEqual(['refunding', { kind: 'refund' }]);
+    expect(codeOf(() => decide(funded, { type: 'cancel' }, actors.buyer, at(99)))).toBe(
+      'delivery_deadline_not_passed',
+    );
+    expect(decide(funded, { type: 'cancel' }, actors.buyer, at(100)).to).toBe('refunding');
+  });
+
+  it('expiry waits for the window and refunds what arrived', () => {
+    const d = deal({
+      state: 'partially_paid',
+      funding: 'partially_paid',
+      hasPayments: true,
+      deadlines: { payment: at(50), delivery: null, inspection: null },
+    });
+    expect(codeOf(() => decide(d, { type: 'expire' }, actors.system, at(49)))).toBe(
+      'payment_deadline_not_passed',
+    );
+    const t = decide(d, { type: 'expire' }, actors.system, at(50));
+    expect([t.to, t.payout]).toEqual(['expired', { kind: 'refund' }]);
+    const empty = decide(
+      { ...d, state: 'awaiting_payment', hasPayments: false },
+      { type: 'expire' },
+      actors.system,
+      at(50),
+    );
+    expect(empty.payout).toBeNull();
+  });
+
+  it('funding moves a collecting deal both ways; a loss after delivery flags review instead', () => {
+    const rec = (funding: DealSnapshot['funding']): DealAction => ({
+      type: 'record_funding',
+      funding,
+      hasPayments: funding !== 'unpaid',
+      reviewReasons: [],
+    });
+    const paying = deal({ state: 'awaiting_payment' });
+    expect(decide(paying, rec('partially_paid'), actors.system, T0).to).toBe('partially_paid');
+    expect(decide(paying, rec('overpaid'), actors.system, T0).to).toBe('funded');
+    const funded = decide(paying, rec('funded'), actors.system, T0).next;
+    const back = decide(funded, rec('partially_paid'), actors.system, T0);
+    expect([back.to, back.next.deadlines.delivery]).toEqual(['partially_paid', null]);
+    const delivered = deal({ state: 'delivered', funding: 'funded' });
+    const lost = decide(delivered, rec('partially_paid'), actors.system, T0);
+    expect([lost.to, lost.next.needsReview, lost.reviewReasons]).toEqual([
+      'delivered',
+      true,
+      ['funding_lost_after_progress'],
+    ]);
+  });
+
+  it('nothing is released while flagged for review or not fully funded', () => {
+    const flagged = deal({ state: 'delivered', funding: 'funded', needsReview: true });
+    expect(codeOf(() => decide(flagged, { type: 'confirm_receipt' }, actors.buyer, T0))).toBe(
+      'deal_needs_review',
+    );
+    const short = deal({ state: 'delivered', funding: 'partially_paid' });
+    expect(codeOf(() => decide(short, { type: 'confirm_receipt' }, actors.buyer, T0))).toBe('not_funded');
+    const disputed = deal({ state: 'disputed', funding: 'funded', needsReview: true });
+    expect(
+      codeOf(() =>
+        decide(disputed, { type: 'resolve_dispute', outcome: { kind: 'refund' } }, actors.arbitrator, T0),
+      ),
+    ).toBe('deal_needs_review');
+  });
+
+  it('disputes need a reason and close with the inspection period', () => {
+    const d = deal({
+      state: 'delivered',
+      funding: 'funded',
+      deadlines: { payment: null, delivery: null, inspection: at(10) },
+    });
+    expect(codeOf(() => decide(d, { type: 'open_dispute', reason: '  ' }, actors.buyer, T0))).toBe(
+      'reason_required',
+    );
+    expect(decide(d, { type: 'open_dispute', reason: 'broken' }, actors.buyer, at(9)).to).toBe('disputed');
+    expect(codeOf(() => decide(d, { type: 'open_dispute', reason: 'late' }, actors.buyer, at(10)))).toBe(
+      'inspection_period_over',
+    );
+    expect(codeOf(() => decide(d, { type: 'inspection_lapsed' }, actors.system, at(9)))).toBe(
+      'inspection_not_over',
+    );
+    expect(decide(d, { type: 'inspection_lapsed' }, actors.system, at(10)).payout).toEqual({
+      kind: 'release',
+    });
+  });
+
+  it('an arbitrator decides release, refund or split', () => {
+    const d = deal({ state: 'disputed', funding: 'funded' });
+    expect(
+      decide(d, { type: 'resolve_dispute', outcome: { kind: 'release' } }, actors.arbitrator, T0).to,
+    ).toBe('releasing');
+    expect(
+      decide(d, { type: 'resolve_dispute', outcome: { kind: 'refund' } }, actors.arbitrator, T0).to,
+    ).toBe('refunding');
+    const split = decide(
+      d,
+      { type: 'resolve_dispute', outcome: { kind: 'split', buyerAmount: 5n } },
+      actors.arbitrator,
+      T0,
+    );
+    expect([split.to, split.payout]).toEqual(['splitting', { kind: 'split', buyerAmount: 5n }]);
+    expect(
+      codeOf(() =>
+        decide(
+          d,
+          { type: 'resolve_dispute', outcome: { kind: 'split', buyerAmount: -1n } },
+          actors.arbitrator,
+          T0,
+        ),
+      ),
+    ).toBe('split_amount_invalid');
+  });
+});
+
+describe('random action sequences', () => {
+  const fundingArb = fc.constantFrom('unpaid', 'partially_paid', 'funded', 'overpaid') as fc.Arbitrary<
+    DealSnapshot['funding']
+  >;
+  const actionArb: fc.Arbitrary<DealAction> = fc.oneof(
+    fc.constant<DealAction>({ type: 'accept' }),
+    fc.constant<DealAction>({ type: 'cancel' }),
+    fc.record({ funding: fundingArb, review: fc.boolean() }).map(
+      ({ funding, review }): DealAction => ({
+        type: 'record_funding',
+        funding,
+        hasPayments: funding !== 'unpaid',
+        reviewReasons: review ? ['late_payment'] : [],
+      }),
+    ),
+    fc.constant<DealAction>({ type: 'expire' }),
+    fc.constant<DealAction>({ type: 'mark_delivered' }),
+    fc.constant<DealAction>({ type: 'confirm_receipt' }),
+    fc.constant<DealAction>({ type: 'open_dispute', reason: 'r' }),
+    fc.constantFrom<DealAction>(
+      { type: 'resolve_dispute', outcome: { kind: 'release' } },
+      { type: 'resolve_dispute', outcome: { kind: 'refund' } },
+      { type: 'resolve_dispute', outcome: { kind: 'split', buyerAmount: 1n } },
+    ),
+    fc.constant<DealAction>({ type: 'inspection_lapsed' }),
+    fc.constant<DealAction>({ type: 'payouts_confirmed' }),
+    fc.constant<DealAction>({ type: 'flag_review', reason: 'r' }),
+    fc.constant<DealAction>({ type: 'clear_review', note: 'n' }),
+  );
+  const stepArb = fc.record({
+    action: actionArb,
+    role: fc.constantFrom(...ALL),
+    advance: fc.integer({ min: 0, max: 100 * HOUR }),
+  });
+
+  it('never reach an undefined state, release unfunded money, or decide the same money twice', () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { maxLength: 60 }), (steps) => {
+        let d = deal();
+        let now = T0;
+        const decisions: string[] = [];
+        for (const step of steps) {
+          now = new Date(now.getTime() + step.advance * 1000);
+          let t: ReturnType<typeof decide>;
+          try {
+            t = decide(d, step.action, actors[step.role], now);
+          } catch (err) {
+            if (err instanceof DomainError) continue;
+            throw err;
+          }
+          expect(DEAL_STATES).toContain(t.to);
+          if (TERMINAL_STATES.includes(d.state)) expect(t.to).toBe(d.state);
+          if (t.payout) {
+            decisions.push(t.payout.kind);
+            if (t.payout.kind !== 'refund') {
+              // Money is released only from confirmed full funding with nothing left to review.
+              expect(isFullyFunded(d.funding)).toBe(true);
+              expect(d.needsReview).toBe(false);
+            }
+          }
+          if (t.to === 'releasing' || t.to === 'splitting')
+            expect(['funded', 'delivered', 'disputed']).toContain(d.state);
+          d = t.next;
+        }
+        // One decision per deal at most: never both a release and a refund of the same money.
+        expect(decisions.length).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

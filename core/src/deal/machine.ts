@@ -1,0 +1,384 @@
+import type { Actor } from '../activity-log.ts';
+import { DomainError } from '../errors.ts';
+import { type DealState, type FundingStatus, isFullyFunded } from './states.ts';
+
+export type PartyRole = 'seller' | 'buyer';
+export type ActorRole = PartyRole | 'arbitrator' | 'operator' | 'system';
+
+export interface DealPeriods {
+  /** Seconds from acceptance by both parties until the payment window closes. */
+  paymentWindowSec: number;
+  /** Seconds from funding until the seller must have marked delivery. */
+  deliveryPeriodSec: number;
+  /** Seconds from delivery during which the buyer may dispute; then the money is released. */
+  inspectionPeriodSec: number;
+}
+
+export interface DealDeadlines {
+  payment: Date | null;
+  delivery: Date | null;
+  inspection: Date | null;
+}
+
+/** What the state machine needs to know about a deal; storage maps its rows onto this. */
+export interface DealSnapshot {
+  state: DealState;
+  needsReview: boolean;
+  sellerId: string | null;
+  buyerId: string | null;
+  acceptedBySeller: boolean;
+  acceptedByBuyer: boolean;
+  periods: DealPeriods;
+  deadlines: DealDeadlines;
+  /** Funding as last evaluated from confirmed payments. */
+  funding: FundingStatus;
+  /** Any included payment to the deposit address that still counts (pending or confirmed, not reorged). */
+  hasPayments: boolean;
+}
+
+export type DisputeOutcome =
+  | { kind: 'release' }
+  | { kind: 'refund' }
+  | { kind: 'split'; buyerAmount: bigint };
+
+export type DealAction =
+  | { type: 'join'; role: PartyRole }
+  | { type: 'accept' }
+  | { type: 'cancel'; reason?: string }
+  | { type: 'record_funding'; funding: FundingStatus; hasPayments: boolean; reviewReasons: string[] }
+  | { type: 'expire' }
+  | { type: 'mark_delivered' }
+  | { type: 'confirm_receipt' }
+  | { type: 'open_dispute'; reason: string }
+  | { type: 'resolve_dispute'; outcome: DisputeOutcome }
+  | { type: 'inspection_lapsed' }
+  | { type: 'payouts_confirmed' }
+  | { type: 'flag_review'; reason: string }
+  | { type: 'clear_review'; note: string };
+
+export type DealActionType = DealAction['type'];
+
+/** What a decided payout covers; amounts come from core's fee function at the storage layer. */
+export type PayoutDecision = DisputeOutcome;
+
+export interface DealTransition {
+  action: DealActionType;
+  from: DealState;
+  to: DealState;
+  next: DealSnapshot;
+  /** Set when this transition decides where the escrowed money goes. */
+  payout: PayoutDecision | null;
+  reviewReasons: string[];
+}
+
+/**
+ * Who may take which action in which state. Guards that depend on time, funding or identity come on
+ * top of this in `decide`; the table is the part an exhaustive test can hold up against the design.
+ */
+export const ACTION_RULES: Record<
+  DealActionType,
+  { actors: readonly ActorRole[]; from: readonly DealState[] }
+> = {
+  join: { actors: ['seller', 'buyer'], from: ['draft'] },
+  accept: { actors: ['seller', 'buyer'], from: ['draft'] },
+  cancel: { actors: ['seller', 'buyer'], from: ['draft', 'awaiting_payment', 'funded'] },
+  record_funding: {
+    actors: ['system'],
+    from: [
+      'awaiting_payment',
+      'partially_paid',
+      'funded',
+      'delivered',
+      'disputed',
+      'releasing',
+      'refunding',
+      'splitting',
+      'released',
+      'refunded',
+      'split',
+      'cancelled',
+      'expired',
+    ],
+  },
+  expire: { actors: ['system'], from: ['awaiting_payment', 'partially_paid'] },
+  mark_delivered: { actors: ['seller'], from: ['funded'] },
+  confirm_receipt: { actors: ['buyer'], from: ['funded', 'delivered'] },
+  open_dispute: { actors: ['seller', 'buyer'], from: ['funded', 'delivered'] },
+  resolve_dispute: { actors: ['arbitrator'], from: ['disputed'] },
+  inspection_lapsed: { actors: ['system'], from: ['delivered'] },
+  payouts_confirmed: { actors: ['system'], from: ['releasing', 'refunding', 'splitting'] },
+  flag_review: {
+    actors: ['system', 'operator'],
+    from: [
+      'draft',
+      'awaiting_payment',
+      'partially_paid',
+      'funded',
+      'delivered',
+      'disputed',
+      'releasing',
+      'refunding',
+      'splitting',
+      'released',
+      'refunded',
+      'split',
+      'cancelled',
+      'expired',
+    ],
+  },
+  clear_review: {
+    actors: ['operator'],
+    from: [
+      'draft',
+      'awaiting_payment',
+      'partially_paid',
+      'funded',
+      'delivered',
+      'disputed',
+      'releasing',
+      'refunding',
+      'splitting',
+      'released',
+      'refunded',
+      'split',
+      'cancelled',
+      'expired',
+    ],
+  },
+};
+
+/** How the API should answer each rejection: 403 forbidden, 409 conflict, 422 invalid. */
+export const DEAL_ERROR_KIND = {
+  actor_not_permitted: 'forbidden',
+  not_a_party: 'forbidden',
+  action_not_allowed_in_state: 'conflict',
+  role_taken: 'conflict',
+  already_a_party: 'conflict',
+  already_accepted: 'conflict',
+  counterparty_missing: 'conflict',
+  payment_already_received: 'conflict',
+  delivery_deadline_not_passed: 'conflict',
+  payment_deadline_not_passed: 'conflict',
+  inspection_period_over: 'conflict',
+  inspection_not_over: 'conflict',
+  not_funded: 'conflict',
+  deal_needs_review: 'conflict',
+  review_not_flagged: 'conflict',
+  reason_required: 'invalid',
+  split_amount_invalid: 'invalid',
+} as const satisfies Record<string, 'forbidden' | 'conflict' | 'invalid'>;
+export type DealErrorCode = keyof typeof DEAL_ERROR_KIND;
+
+const reject = (code: DealErrorCode, message: string, details?: Record<string, unknown>): never => {
+  throw new DomainError(code, message, details);
+};
+
+export const actorRole = (actor: Actor): ActorRole => (actor.kind === 'system' ? 'system' : actor.role);
+
+const addSeconds = (at: Date, seconds: number): Date => new Date(at.getTime() + seconds * 1000);
+
+const requireText = (text: string, what: string): void => {
+  if (text.trim().length === 0) reject('reason_required', `${what} must not be empty`);
+};
+
+/** Deal states that follow from a funding status while the deal is still collecting money. */
+const collectingStateFor = (funding: FundingStatus): DealState =>
+  funding === 'unpaid' ? 'awaiting_payment' : funding === 'partially_paid' ? 'partially_paid' : 'funded';
+
+/**
+ * Releasing money needs confirmed funding and nothing a human still has to look at: a reorg after
+ * delivery or a late payment flags the deal, and a release must then wait for an operator.
+ */
+const requireReleasable = (deal: DealSnapshot): void => {
+  if (deal.needsReview)
+    reject('deal_needs_review', 'The deal is flagged for review; an operator must clear it first');
+  if (!isFullyFunded(deal.funding))
+    reject('not_funded', 'The deal is not fully funded by confirmed payments');
+};
+
+/**
+ * Decides one action on one deal. Pure: the caller supplies the time, and storage applies the result in
+ * the same transaction that locked the deal, so two racing actions can never both pass these checks.
+ */
+export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now: Date): DealTransition {
+  const role = actorRole(actor);
+  const rule = ACTION_RULES[action.type];
+  if (!rule.actors.includes(role)) {
+    reject('actor_not_permitted', `A ${role} may not ${action.type.replaceAll('_', ' ')}`, {
+      action: action.type,
+      role,
+    });
+  }
+  if (!rule.from.includes(deal.state)) {
+    reject(
+      'action_not_allowed_in_state',
+      `Cannot ${action.type.replaceAll('_', ' ')} a deal that is ${deal.state}`,
+      {
+        action: action.type,
+        state: deal.state,
+      },
+    );
+  }
+  // Party actions must come from the party that holds the role (join is the one way to take a role).
+  if (actor.kind === 'user' && (role === 'seller' || role === 'buyer') && action.type !== 'join') {
+    const holder = role === 'seller' ? deal.sellerId : deal.buyerId;
+    if (holder !== actor.userId) reject('not_a_party', `You are not the ${role} of this deal`);
+  }
+
+  const next: DealSnapshot = { ...deal, deadlines: { ...deal.deadlines } };
+  let payout: PayoutDecision | null = null;
+  const reviewReasons: string[] = [];
+
+  switch (action.type) {
+    case 'join': {
+      if (actor.kind !== 'user') return reject('actor_not_permitted', 'Only a user can join a deal');
+      const holder = action.role === 'seller' ? deal.sellerId : deal.buyerId;
+      if (holder !== null) reject('role_taken', `This deal already has a ${action.role}`);
+      if (deal.sellerId === actor.userId || deal.buyerId === actor.userId) {
+        reject(
+          'already_a_party',
+          'You are already a party to this deal; the counterparty must be someone else',
+        );
+      }
+      if (action.role === 'seller') next.sellerId = actor.userId;
+      else next.buyerId = actor.userId;
+      break;
+    }
+    case 'accept': {
+      const accepted = role === 'seller' ? deal.acceptedBySeller : deal.acceptedByBuyer;
+      if (accepted) reject('already_accepted', 'You have already accepted these terms');
+      if (deal.sellerId === null || deal.buyerId === null) {
+        reject(
+          'counterparty_missing',
+          'Both a seller and a buyer must join before the terms can be accepted',
+        );
+      }
+      if (role === 'seller') next.acceptedBySeller = true;
+      else next.acceptedByBuyer = true;
+      if (next.acceptedBySeller && next.acceptedByBuyer) {
+        next.state = 'awaiting_payment';
+        next.deadlines.payment = addSeconds(now, deal.periods.paymentWindowSec);
+      }
+      break;
+    }
+    case 'cancel': {
+      if (deal.state === 'draft') {
+        next.state = 'cancelled';
+      } else if (deal.state === 'awaiting_payment') {
+        // Once anything has arrived the money must be accounted for: the window's expiry refunds it.
+        if (deal.hasPayments)
+          reject('payment_already_received', 'A payment has already arrived; it cannot be cancelled now');
+        next.state = 'cancelled';
+      } else {
+        // Funded: the seller may back out (the buyer is refunded); the buyer only once the seller
+        // has let the delivery deadline pass.
+        if (role === 'buyer' && (deal.deadlines.delivery === null || now < deal.deadlines.delivery)) {
+          reject(
+            'delivery_deadline_not_passed',
+            'The buyer may cancel a funded deal only after the delivery deadline',
+          );
+        }
+        if (deal.needsReview)
+          reject('deal_needs_review', 'The deal is flagged for review; an operator must clear it first');
+        next.state = 'refunding';
+        payout = { kind: 'refund' };
+      }
+      break;
+    }
+    case 'record_funding': {
+      next.funding = action.funding;
+      next.hasPayments = action.hasPayments;
+      reviewReasons.push(...action.reviewReasons);
+      if (deal.state === 'awaiting_payment' || deal.state === 'partially_paid' || deal.state === 'funded') {
+        next.state = collectingStateFor(action.funding);
+        if (next.state === 'funded' && deal.state !== 'funded') {
+          next.deadlines.delivery = addSeconds(now, deal.periods.deliveryPeriodSec);
+        }
+        if (next.state !== 'funded') next.deadlines.delivery = null;
+      } else if (!isFullyFunded(action.funding) && isFullyFunded(deal.funding)) {
+        // Money the deal was built on is gone (a reorg) after the deal moved on: a human decides.
+        reviewReasons.push('funding_lost_after_progress');
+      }
+      if (reviewReasons.length > 0) next.needsReview = true;
+      break;
+    }
+    case 'expire': {
+      if (deal.deadlines.payment === null || now < deal.deadlines.payment) {
+        reject('payment_deadline_not_passed', 'The payment window has not closed yet');
+      }
+      next.state = 'expired';
+      // Whatever arrived goes back to the buyer.
+      if (deal.hasPayments) payout = { kind: 'refund' };
+      break;
+    }
+    case 'mark_delivered': {
+      if (!isFullyFunded(deal.funding))
+        reject('not_funded', 'The deal is not fully funded by confirmed payments');
+      next.state = 'delivered';
+      next.deadlines.inspection = addSeconds(now, deal.periods.inspectionPeriodSec);
+      break;
+    }
+    case 'confirm_receipt': {
+      requireReleasable(deal);
+      next.state = 'releasing';
+      payout = { kind: 'release' };
+      break;
+    }
+    case 'open_dispute': {
+      requireText(action.reason, 'A dispute reason');
+      if (
+        deal.state === 'delivered' &&
+        deal.deadlines.inspection !== null &&
+        now >= deal.deadlines.inspection
+      ) {
+        reject('inspection_period_over', 'The inspection period is over; the deal can no longer be disputed');
+      }
+      next.state = 'disputed';
+      break;
+    }
+    case 'resolve_dispute': {
+      if (deal.needsReview)
+        reject('deal_needs_review', 'The deal is flagged for review; an operator must clear it first');
+      if (action.outcome.kind !== 'refund') requireReleasable(deal);
+      if (action.outcome.kind === 'split' && action.outcome.buyerAmount < 0n) {
+        reject('split_amount_invalid', 'The buyer share of a split cannot be negative');
+      }
+      next.state =
+        action.outcome.kind === 'release'
+          ? 'releasing'
+          : action.outcome.kind === 'refund'
+            ? 'refunding'
+            : 'splitting';
+      payout = action.outcome;
+      break;
+    }
+    case 'inspection_lapsed': {
+      if (deal.deadlines.inspection === null || now < deal.deadlines.inspection) {
+        reject('inspection_not_over', 'The inspection period has not ended yet');
+      }
+      requireReleasable(deal);
+      next.state = 'releasing';
+      payout = { kind: 'release' };
+      break;
+    }
+    case 'payouts_confirmed': {
+      next.state =
+        deal.state === 'releasing' ? 'released' : deal.state === 'refunding' ? 'refunded' : 'split';
+      break;
+    }
+    case 'flag_review': {
+      requireText(action.reason, 'A review reason');
+      next.needsReview = true;
+      reviewReasons.push(action.reason);
+      break;
+    }
+    case 'clear_review': {
+      requireText(action.note, 'A note');
+      if (!deal.needsReview) reject('review_not_flagged', 'The deal is not flagged for review');
+      next.needsReview = false;
+      break;
+    }
+  }
+
+  return { action: action.type, from: deal.state, to: next.state, next, payout, reviewReasons };
+}

@@ -1,0 +1,147 @@
+// `npm start`: brings up PostgreSQL, Redis and an EVM chain (configured ones, or local defaults), runs the
+// migrations, starts every service that exists with prefixed logs, prints where to open things, and
+// stops everything cleanly on Ctrl-C.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { migrate } from '@amanat/platform';
+import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
+import { resolvePostgres, resolveRedis, type Service } from './infra.ts';
+import { isPortFree } from './ports.ts';
+import { loadDevSecrets } from './secrets.ts';
+
+const root = join(import.meta.dirname, '..');
+const dataDir = join(root, '.data');
+const log = (msg: string) => console.log(`[start] ${msg}`);
+
+/** Services in start order; each runs when its workspace has a `start` script. */
+const SERVICES = ['api', 'workers', 'scanner', 'assist', 'app'] as const;
+const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[33m', '\x1b[32m', '\x1b[34m'];
+
+if (existsSync(join(root, '.env'))) process.loadEnvFile(join(root, '.env'));
+
+const stops: Array<() => Promise<void>> = [];
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+
+async function shutdown(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  log('stopping…');
+  await Promise.all(
+    [...children.values()].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null) return resolve();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  for (const stop of stops.reverse()) await stop().catch((err) => log(`stop failed: ${err.message}`));
+  log('stopped');
+  process.exit(code);
+}
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+function startService(name: string, color: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [join(root, name, 'src', 'main.ts')], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Own process group: Ctrl-C reaches the launcher, which stops services in order.
+    detached: true,
+  });
+  const prefix = `${color}[${name}]\x1b[0m `;
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream }).on('line', (line) => console.log(prefix + line));
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      log(`${name} exited (${signal ?? code}); stopping everything`);
+      void shutdown(1);
+    }
+  });
+  return child;
+}
+
+async function resolveChain(): Promise<{ rpcUrls: string; source: string }> {
+  if (process.env.RPC_URLS) return { rpcUrls: process.env.RPC_URLS, source: 'RPC_URLS' };
+  const port = (await isPortFree(8545)) ? 8545 : undefined;
+  const anvil: AnvilHandle = await startAnvil({
+    ...(port ? { port } : {}),
+    statePath: join(dataDir, 'anvil-state.json'),
+  });
+  stops.push(() => anvil.stop());
+  await deployDemoTokens(anvil.rpcUrl);
+  return {
+    rpcUrls: JSON.stringify({ [anvil.chainId]: [anvil.rpcUrl] }),
+    source: `local anvil at ${anvil.rpcUrl} (chain ${anvil.chainId}; ${DEMO_TOKENS.usdt.symbol} ${DEMO_TOKENS.usdt.address}, ${DEMO_TOKENS.usdc.symbol} ${DEMO_TOKENS.usdc.address})`,
+  };
+}
+
+try {
+  const postgres: Service = await resolvePostgres({ dataDir: join(dataDir, 'pg'), persistent: true, log });
+  stops.push(() => postgres.stop());
+  const redis: Service = await resolveRedis({ dataDir: join(dataDir, 'redis'), persistent: true, log });
+  stops.push(() => redis.stop());
+  const chain = await resolveChain();
+  const applied = await migrate({ connectionString: postgres.url, log: () => {} });
+  const secrets = loadDevSecrets(join(dataDir, 'secrets.json'));
+
+  const env: NodeJS.ProcessEnv = {
+    NODE_ENV: 'development',
+    CHECKPOINT_FILE: join(dataDir, 'checkpoints.jsonl'),
+    ...secrets,
+    ...process.env,
+    DATABASE_URL: postgres.url,
+    REDIS_URL: redis.url,
+    RPC_URLS: chain.rpcUrls,
+  };
+  const apiPort = env.API_PORT ?? '8080';
+  const appPort = env.APP_PORT ?? '3000';
+
+  log(`PostgreSQL: ${postgres.source}${applied.length ? `; applied migrations: ${applied.join(', ')}` : ''}`);
+  log(`Redis: ${redis.source}`);
+  log(`Chain: ${chain.source}`);
+
+  const started: string[] = [];
+  SERVICES.forEach((name, i) => {
+    const pkg = JSON.parse(readFileSync(join(root, name, 'package.json'), 'utf8'));
+    if (!pkg.scripts?.start) {
+      log(`${name}: not built yet, skipped`);
+      return;
+    }
+    children.set(name, startService(name, COLORS[i % COLORS.length] as string, env));
+    started.push(name);
+  });
+
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const lines = ['', 'Amanat is running. Ctrl-C stops everything.'];
+  if (started.includes('app')) lines.push(`  App:        http://localhost:${appPort}`);
+  if (started.includes('api')) lines.push(`  API:        ${apiUrl}  (health: ${apiUrl}/healthz)`);
+  if (started.includes('workers'))
+    lines.push(`  Workers:    health at http://127.0.0.1:${env.WORKERS_HEALTH_PORT ?? '8070'}/readyz`);
+  // Give services a moment so the banner is not buried under their first log lines, and list bull-board
+  // only once the API really serves it.
+  setTimeout(async () => {
+    const board = await fetch(`${apiUrl}/admin/queues`).then(
+      (r) => r.status !== 404,
+      () => false,
+    );
+    lines.push(
+      board ? `  bull-board: ${apiUrl}/admin/queues` : '  bull-board: not served by this API version yet',
+      '',
+    );
+    console.log(lines.join('\n'));
+  }, 2000);
+} catch (err) {
+  console.error(`[start] ${(err as Error).message}`);
+  await shutdown(1);
+}

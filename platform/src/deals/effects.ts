@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ActivityEntry,
+  DEAL_EVENTS_CHANNEL,
+  type DeadlineKind,
+  type DealEvent,
+  type DealTransition,
+  deadlineJobId,
+  JOBS,
+  mirrorJobId,
+  notificationJobId,
+  type PayoutLeg,
+  payoutJobId,
+  QUEUES,
+} from '@amanat/core';
+import type { OutboxMessage } from '../outbox/write.ts';
+import { type DealRecord, partyIds } from './record.ts';
+
+export type StorageMode = 'pg_only' | 'dual';
+
+const DEADLINE_KINDS: Array<[keyof DealRecord['deadlines'], DeadlineKind]> = [
+  ['payment', 'payment-window'],
+  ['delivery', 'delivery-deadline'],
+  ['inspection', 'inspection-end'],
+];
+
+/**
+ * Everything that must follow a committed deal change: one event for the app (pub/sub), the same event
+ * as a Telegram notification per party, deadline jobs for deadlines that changed, the payout job for
+ * decided payouts, and the legacy mirror write. All of it goes into the outbox in the same transaction.
+ */
+export function dealEffects(input: {
+  before: DealRecord | null;
+  after: DealRecord;
+  entry: ActivityEntry;
+  transition: Pick<DealTransition, 'action'> | { action: 'create' };
+  payoutLegs: PayoutLeg[];
+  storageMode: StorageMode;
+  now: Date;
+}): OutboxMessage[] {
+  const { before, after, entry, now } = input;
+  const audience = partyIds(after);
+  const event: DealEvent = {
+    id: randomUUID(),
+    dealId: after.id,
+    version: after.version,
+    action: input.transition.action,
+    state: after.state,
+    needsReview: after.needsReview,
+    audience,
+    at: entry.at,
+    facts: { ...entry.facts, seq: entry.seq },
+  };
+  const messages: OutboxMessage[] = [{ kind: 'publish', channel: DEAL_EVENTS_CHANNEL, payload: event }];
+
+  for (const recipientUserId of audience) {
+    const payload = { eventId: event.id, dealId: after.id, recipientUserId, channel: 'telegram' as const };
+    messages.push({
+      kind: 'job',
+      queue: QUEUES.notifications,
+      name: JOBS.notifications[0],
+      jobId: notificationJobId(payload),
+      payload,
+    });
+  }
+
+  for (const [field, kind] of DEADLINE_KINDS) {
+    const due = after.deadlines[field];
+    if (due === null || due.getTime() === before?.deadlines[field]?.getTime()) continue;
+    const payload = { dealId: after.id, kind, version: after.version, dueAt: due.toISOString() };
+    messages.push({
+      kind: 'job',
+      queue: QUEUES.deadlines,
+      name: kind,
+      jobId: deadlineJobId(payload),
+      payload,
+      delayMs: Math.max(0, due.getTime() - now.getTime()),
+    });
+  }
+
+  if (input.payoutLegs.length > 0) {
+    const payload = { dealId: after.id, cause: String(entry.seq) };
+    messages.push({
+      kind: 'job',
+      queue: QUEUES.payouts,
+      name: JOBS.payouts[0],
+      jobId: payoutJobId(payload),
+      payload,
+    });
+  }
+
+  if (input.storageMode === 'dual') {
+    const payload = { entity: 'deal' as const, id: after.id, version: after.version };
+    messages.push({
+      kind: 'job',
+      queue: QUEUES.mirror,
+      name: JOBS.mirror[0],
+      jobId: mirrorJobId(payload),
+      payload,
+    });
+  }
+  return messages;
+}

@@ -1,0 +1,128 @@
+import type {
+  AssetRef,
+  DealPeriods,
+  DealQuote,
+  DealSnapshot,
+  DealState,
+  FeeTerms,
+  FundingStatus,
+} from '@amanat/core';
+import { toBigInt } from '../db.ts';
+
+export interface DealParty {
+  userId: string;
+  /** The seller's payout address or the buyer's refund address. */
+  address: string | null;
+  acceptedAt: Date | null;
+}
+
+/** A deal as stored: the domain snapshot plus what only storage knows. */
+export interface DealRecord {
+  id: string;
+  inviteCode: string;
+  title: string;
+  description: string;
+  state: DealState;
+  needsReview: boolean;
+  reviewReasons: string[];
+  version: number;
+  asset: AssetRef;
+  quote: DealQuote;
+  feeTerms: FeeTerms;
+  underpayTolerance: bigint;
+  dustThreshold: bigint;
+  periods: DealPeriods;
+  deadlines: { payment: Date | null; delivery: Date | null; inspection: Date | null };
+  funding: FundingStatus;
+  hasPayments: boolean;
+  confirmedAmount: bigint;
+  createdBy: string;
+  seller: DealParty | null;
+  buyer: DealParty | null;
+  deposit: { address: string; index: bigint } | null;
+  logSeq: number;
+  logHead: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const DEAL_SELECT = `
+  SELECT d.*,
+    s.user_id AS seller_id, s.address AS seller_address, s.accepted_at AS seller_accepted_at,
+    b.user_id AS buyer_id, b.address AS buyer_address, b.accepted_at AS buyer_accepted_at,
+    da.address AS deposit_address, da.derivation_index AS deposit_index
+  FROM deals d
+  LEFT JOIN deal_parties s ON s.deal_id = d.id AND s.role = 'seller'
+  LEFT JOIN deal_parties b ON b.deal_id = d.id AND b.role = 'buyer'
+  LEFT JOIN deposit_addresses da ON da.deal_id = d.id`;
+
+// biome-ignore lint/suspicious/noExplicitAny: a pg row is untyped until mapped here
+type Row = Record<string, any>;
+
+const party = (row: Row, role: 'seller' | 'buyer'): DealParty | null =>
+  row[`${role}_id`]
+    ? { userId: row[`${role}_id`], address: row[`${role}_address`], acceptedAt: row[`${role}_accepted_at`] }
+    : null;
+
+export function dealFromRow(row: Row): DealRecord {
+  return {
+    id: row.id,
+    inviteCode: row.invite_code,
+    title: row.title,
+    description: row.description,
+    state: row.state,
+    needsReview: row.needs_review,
+    reviewReasons: row.review_reasons,
+    version: row.version,
+    asset: { chainId: row.chain_id, token: row.token },
+    quote: {
+      price: toBigInt(row.price),
+      fee: toBigInt(row.fee),
+      sellerFee: toBigInt(row.seller_fee),
+      buyerFee: toBigInt(row.buyer_fee),
+      amountDue: toBigInt(row.amount_due),
+    },
+    feeTerms: { feeBps: row.fee_bps, feeMin: toBigInt(row.fee_min), feePayer: row.fee_payer },
+    underpayTolerance: toBigInt(row.underpay_tolerance),
+    dustThreshold: toBigInt(row.dust_threshold),
+    periods: {
+      paymentWindowSec: row.payment_window_sec,
+      deliveryPeriodSec: row.delivery_period_sec,
+      inspectionPeriodSec: row.inspection_period_sec,
+    },
+    deadlines: {
+      payment: row.payment_deadline,
+      delivery: row.delivery_deadline,
+      inspection: row.inspection_deadline,
+    },
+    funding: row.funding,
+    hasPayments: row.has_payments,
+    confirmedAmount: toBigInt(row.confirmed_amount),
+    createdBy: row.created_by,
+    seller: party(row, 'seller'),
+    buyer: party(row, 'buyer'),
+    deposit: row.deposit_address
+      ? { address: row.deposit_address, index: toBigInt(row.deposit_index) }
+      : null,
+    logSeq: row.log_seq,
+    logHead: row.log_head,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export const snapshotOf = (deal: DealRecord): DealSnapshot => ({
+  state: deal.state,
+  needsReview: deal.needsReview,
+  sellerId: deal.seller?.userId ?? null,
+  buyerId: deal.buyer?.userId ?? null,
+  acceptedBySeller: deal.seller?.acceptedAt != null,
+  acceptedByBuyer: deal.buyer?.acceptedAt != null,
+  periods: deal.periods,
+  deadlines: deal.deadlines,
+  funding: deal.funding,
+  hasPayments: deal.hasPayments,
+});
+
+export const partyIds = (deal: Pick<DealRecord, 'seller' | 'buyer'>): string[] =>
+  [deal.seller?.userId, deal.buyer?.userId].filter((id): id is string => typeof id === 'string');

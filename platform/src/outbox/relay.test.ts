@@ -1,0 +1,159 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { type DealEvent, redisKeys } from '@amanat/core';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+} from '../../../devstack/testing.ts';
+import { DealStore } from '../deals/store.ts';
+import { makeParties, newDealInput } from '../deals/test-fixtures.ts';
+import { createRedis } from '../redis.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { OutboxRelay } from './relay.ts';
+
+let db: TestDatabase;
+let r: TestRedis;
+let store: DealStore;
+let notifications: Queue;
+const events: DealEvent[] = [];
+let subscriber: ReturnType<typeof createRedis>;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  r = await createTestRedis();
+  store = new DealStore({ pool: db.pool });
+  notifications = new Queue('notifications', { connection: r.redis, prefix: redisKeys(r.prefix).bullPrefix });
+  subscriber = createRedis(r.url, 'worker', 'test-subscriber');
+  await subscriber.subscribe(redisKeys(r.prefix).channel('deal-events'));
+  subscriber.on('message', (_channel, message) => events.push(JSON.parse(message)));
+});
+afterAll(async () => {
+  await notifications.close();
+  subscriber.disconnect();
+  await r.close();
+  await db.close();
+});
+
+const relay = () => {
+  const producer = createRedis(r.url, 'producer', 'test-relay');
+  return {
+    producer,
+    relay: new OutboxRelay({
+      pool: db.pool,
+      redis: producer,
+      prefix: r.prefix,
+      logger: createLogger('test', 'silent'),
+    }),
+  };
+};
+
+const crash = (at: 'after-commit' | 'before-deliver' | 'after-deliver') => {
+  const result = spawnSync(
+    process.execPath,
+    [fileURLToPath(new URL('./crash-fixture.ts', import.meta.url))],
+    {
+      env: { ...process.env, TEST_SCHEMA: db.schema, TEST_PREFIX: r.prefix, CRASH_AT: at },
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
+  expect(result.signal, result.stderr).toBe('SIGKILL');
+  return result.stdout.trim();
+};
+
+const pending = async () =>
+  (await db.pool.query('SELECT count(*)::int AS n FROM outbox WHERE delivered_at IS NULL')).rows[0].n;
+const waitFor = async (cond: () => boolean) => {
+  for (let i = 0; i < 100 && !cond(); i++) await new Promise((res) => setTimeout(res, 20));
+};
+
+describe('outbox relay', () => {
+  it('a process killed right after its commit loses nothing: the relay delivers the work later', async () => {
+    const dealId = crash('after-commit');
+    expect(dealId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await pending()).toBe(2);
+    const { relay: rel, producer } = relay();
+    await producer.connect();
+    expect(await rel.drainOnce()).toBe(2);
+    await rel.stop();
+    producer.disconnect();
+    const jobs = await notifications.getJobs(['waiting', 'delayed', 'prioritized']);
+    expect(jobs.filter((j) => j.data.dealId === dealId)).toHaveLength(1);
+    await waitFor(() => events.some((e) => e.dealId === dealId));
+    expect(events.filter((e) => e.dealId === dealId).map((e) => e.action)).toEqual(['create']);
+    expect(await pending()).toBe(0);
+  });
+
+  it('a relay killed before delivering leaves the rows for the next relay', async () => {
+    const { seller } = await makeParties(db.pool);
+    const { deal } = await store.create(newDealInput(seller.id));
+    crash('before-deliver');
+    expect(await pending()).toBe(2);
+    expect((await notifications.getJobs(['waiting'])).filter((j) => j.data.dealId === deal.id)).toHaveLength(
+      0,
+    );
+    const { relay: rel, producer } = relay();
+    await producer.connect();
+    expect(await rel.drainOnce()).toBe(2);
+    await rel.stop();
+    producer.disconnect();
+    expect((await notifications.getJobs(['waiting'])).filter((j) => j.data.dealId === deal.id)).toHaveLength(
+      1,
+    );
+  });
+
+  it('a relay killed after delivering but before marking re-delivers without doubling any job', async () => {
+    const { seller } = await makeParties(db.pool);
+    const { deal } = await store.create(newDealInput(seller.id));
+    const before = await notifications.count();
+    crash('after-deliver');
+    expect(await notifications.count()).toBe(before + 1);
+    expect(await pending()).toBe(2);
+    const { relay: rel, producer } = relay();
+    await producer.connect();
+    expect(await rel.drainOnce()).toBe(2);
+    await rel.stop();
+    producer.disconnect();
+    expect(await notifications.count()).toBe(before + 1);
+    expect(await pending()).toBe(0);
+    // Pub/sub is at least once: the event may arrive twice, always with the same id for clients to drop.
+    await waitFor(() => events.filter((e) => e.dealId === deal.id).length >= 2);
+    const ids = new Set(events.filter((e) => e.dealId === deal.id).map((e) => e.id));
+    expect(ids.size).toBe(1);
+  });
+
+  it('a running relay is woken by the commit itself (LISTEN/NOTIFY) and replays after a Redis loss', async () => {
+    const producer = createRedis(r.url, 'producer', 'test-relay');
+    await producer.connect();
+    const rel = new OutboxRelay({
+      pool: db.pool,
+      redis: producer,
+      prefix: r.prefix,
+      logger: createLogger('test', 'silent'),
+      listenUrl: db.url,
+      // No polling during the test: only the notification can wake it.
+      pollMs: 60_000,
+    });
+    await rel.start();
+    const { seller } = await makeParties(db.pool);
+    const since = new Date();
+    const { deal } = await store.create(newDealInput(seller.id));
+    await waitFor(() => events.some((e) => e.dealId === deal.id));
+    expect(events.some((e) => e.dealId === deal.id)).toBe(true);
+    const job = (await notifications.getJobs(['waiting'])).find((j) => j.data.dealId === deal.id);
+    expect(job).toBeDefined();
+    await job?.remove();
+    expect(await rel.replaySince(since)).toBeGreaterThanOrEqual(2);
+    const again = async () =>
+      (await notifications.getJobs(['waiting'])).filter((j) => j.data.dealId === deal.id);
+    for (let i = 0; i < 100 && (await again()).length === 0; i++)
+      await new Promise((res) => setTimeout(res, 20));
+    await rel.stop();
+    producer.disconnect();
+    expect(await again()).toHaveLength(1);
+  });
+});

@@ -1,0 +1,211 @@
+import { redisKeys } from '@amanat/core';
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Pool } from '../db.ts';
+
+interface OutboxRow {
+  id: string;
+  kind: 'job' | 'publish';
+  target: string;
+  name: string | null;
+  job_id: string | null;
+  payload: unknown;
+  delay_ms: number;
+}
+
+/** Defaults for every job the relay enqueues: retried with backoff, and failures kept for bull-board. */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
+  removeOnFail: false,
+};
+
+export interface RelayOptions {
+  pool: Pool;
+  /** A producer connection (enableOfflineQueue: false): a Redis outage fails a batch fast, and it is retried. */
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  /** Connection string for the LISTEN client; without it the relay only polls. */
+  listenUrl?: string;
+  pollMs?: number;
+  batchSize?: number;
+  /** Fault-injection points for crash tests; never set in production. */
+  hooks?: { beforeDeliver?: (rows: number) => void; afterDeliver?: (rows: number) => void };
+}
+
+/**
+ * Moves committed outbox rows to BullMQ and Redis pub/sub. Delivery is at least once: a crash after
+ * delivering but before marking re-delivers, which job ids make harmless for jobs and event ids let
+ * clients drop for pub/sub. Several relays may run: `SKIP LOCKED` gives each row to one of them.
+ */
+export class OutboxRelay {
+  private readonly opts: Required<Omit<RelayOptions, 'listenUrl' | 'hooks'>> &
+    Pick<RelayOptions, 'listenUrl' | 'hooks'>;
+  private readonly queues = new Map<string, Queue>();
+  private listener: pg.Client | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+
+  constructor(opts: RelayOptions) {
+    this.opts = { pollMs: 1000, batchSize: 500, ...opts };
+  }
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, {
+        connection: this.opts.redis,
+        prefix: redisKeys(this.opts.prefix).bullPrefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /** Delivers one batch; returns how many rows it delivered. */
+  async drainOnce(): Promise<number> {
+    const client = await this.opts.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<OutboxRow>(
+        `SELECT id, kind, target, name, job_id, payload, delay_ms FROM outbox
+         WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.opts.batchSize],
+      );
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return 0;
+      }
+      this.opts.hooks?.beforeDeliver?.(rows.length);
+      try {
+        await this.deliver(rows);
+      } catch (err) {
+        await client.query(
+          'UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])',
+          [rows.map((r) => r.id), String(err instanceof Error ? err.message : err).slice(0, 500)],
+        );
+        await client.query('COMMIT');
+        throw err;
+      }
+      this.opts.hooks?.afterDeliver?.(rows.length);
+      await client.query('UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])', [
+        rows.map((r) => r.id),
+      ]);
+      await client.query('COMMIT');
+      return rows.length;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async deliver(rows: OutboxRow[]): Promise<void> {
+    const byQueue = new Map<string, OutboxRow[]>();
+    const publishes: OutboxRow[] = [];
+    for (const row of rows) {
+      if (row.kind === 'publish') publishes.push(row);
+      else byQueue.set(row.target, [...(byQueue.get(row.target) ?? []), row]);
+    }
+    await Promise.all(
+      [...byQueue].map(([name, jobs]) =>
+        this.queue(name).addBulk(
+          jobs.map((r) => ({
+            name: r.name as string,
+            data: r.payload,
+            opts: { jobId: r.job_id as string, ...(r.delay_ms > 0 ? { delay: r.delay_ms } : {}) },
+          })),
+        ),
+      ),
+    );
+    if (publishes.length > 0) {
+      const keys = redisKeys(this.opts.prefix);
+      const pipeline = this.opts.redis.pipeline();
+      for (const r of publishes) pipeline.publish(keys.channel(r.target), JSON.stringify(r.payload));
+      const results = await pipeline.exec();
+      const failed = results?.find(([err]) => err);
+      if (failed) throw failed[0];
+    }
+  }
+
+  /**
+   * Marks rows written since `since` as undelivered, so a Redis that lost recent writes (for example
+   * within its last fsync interval) gets them again; job ids keep the ones it still has from doubling.
+   */
+  async replaySince(since: Date): Promise<number> {
+    const { rowCount } = await this.opts.pool.query(
+      'UPDATE outbox SET delivered_at = NULL WHERE delivered_at IS NOT NULL AND created_at >= $1',
+      [since],
+    );
+    this.kick();
+    return rowCount ?? 0;
+  }
+
+  /** Delivered rows are kept for a while for inspection, then removed. */
+  async prune(olderThanDays = 7): Promise<number> {
+    const { rowCount } = await this.opts.pool.query(
+      `DELETE FROM outbox WHERE delivered_at < now() - make_interval(days => $1)`,
+      [olderThanDays],
+    );
+    return rowCount ?? 0;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    if (this.opts.listenUrl) {
+      const { rows } = await this.opts.pool.query<{ schema: string }>('SELECT current_schema() AS schema');
+      this.listener = new pg.Client({ connectionString: this.opts.listenUrl });
+      this.listener.on('error', (err) =>
+        this.opts.logger.warn({ err }, 'outbox listener lost; polling continues'),
+      );
+      this.listener.on('notification', () => this.kick());
+      await this.listener.connect();
+      await this.listener.query(`LISTEN "${rows[0]?.schema}_outbox"`);
+    }
+    const tick = () => {
+      if (this.stopped) return;
+      this.kick();
+      this.timer = setTimeout(tick, this.opts.pollMs);
+    };
+    tick();
+  }
+
+  /** Runs the drain loop now, or once more after the current run, never two at a time. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        try {
+          while (!this.stopped && (await this.drainOnce()) === this.opts.batchSize) {}
+        } catch (err) {
+          this.opts.logger.error({ err }, 'outbox delivery failed; will retry');
+        }
+      } while (this.again && !this.stopped);
+    })().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** Stops taking new batches, lets the one in flight finish, and closes what it opened. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    await this.listener?.end().catch(() => {});
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

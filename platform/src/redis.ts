@@ -1,0 +1,25 @@
+import { Redis } from 'ioredis';
+
+/**
+ * Workers block on Redis and must wait out an outage (`maxRetriesPerRequest: null`, as BullMQ requires);
+ * producers such as the API and the outbox relay must fail fast instead (`enableOfflineQueue: false`),
+ * so a request or a batch errors and is retried rather than hanging.
+ */
+export function createRedis(url: string, role: 'worker' | 'producer', name = 'amanat'): Redis {
+  const redis = new Redis(url, {
+    connectionName: name,
+    ...(role === 'worker'
+      ? { maxRetriesPerRequest: null }
+      : { enableOfflineQueue: false, maxRetriesPerRequest: 1 }),
+    lazyConnect: role === 'producer',
+  });
+  // Connection errors are reported through the health checks and the failing commands themselves.
+  redis.on('error', () => {});
+  return redis;
+}
+
+/** Connects a lazily-connecting client, for producers that should know at start whether Redis answers. */
+export async function connectRedis(redis: Redis): Promise<Redis> {
+  if (redis.status === 'wait') await redis.connect();
+  return redis;
+}

@@ -1,0 +1,47 @@
+import type { Queryable } from './db.ts';
+
+export interface UserRecord {
+  id: string;
+  telegramId: bigint | null;
+  username: string | null;
+  displayName: string;
+  language: string;
+  telegramReachable: boolean;
+  version: number;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a pg row is untyped until mapped here
+const fromRow = (r: Record<string, any>): UserRecord => ({
+  id: r.id,
+  telegramId: r.telegram_id === null ? null : BigInt(r.telegram_id),
+  username: r.username,
+  displayName: r.display_name,
+  language: r.language,
+  telegramReachable: r.telegram_reachable,
+  version: r.version,
+});
+
+/** Creates or refreshes the user behind a Telegram account; the Telegram id is the stable identity. */
+export async function upsertTelegramUser(
+  db: Queryable,
+  input: { telegramId: bigint; username?: string | null; displayName?: string; language?: string },
+): Promise<UserRecord> {
+  const { rows } = await db.query(
+    `INSERT INTO users (telegram_id, username, display_name, language) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (telegram_id) DO UPDATE SET username = EXCLUDED.username, display_name = EXCLUDED.display_name,
+       version = users.version + 1, updated_at = now()
+       WHERE (users.username, users.display_name) IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.display_name)
+     RETURNING *`,
+    [input.telegramId.toString(), input.username ?? null, input.displayName ?? '', input.language ?? 'en'],
+  );
+  if (rows[0]) return fromRow(rows[0]);
+  const existing = await db.query('SELECT * FROM users WHERE telegram_id = $1', [
+    input.telegramId.toString(),
+  ]);
+  return fromRow(existing.rows[0]);
+}
+
+export async function getUser(db: Queryable, id: string): Promise<UserRecord | null> {
+  const { rows } = await db.query('SELECT * FROM users WHERE id = $1', [id]);
+  return rows[0] ? fromRow(rows[0]) : null;
+}

@@ -1,0 +1,33 @@
+// `npm run bench [part]`: resolves PostgreSQL and Redis like `npm test` and runs the benchmarks.
+import { join } from 'node:path';
+import { benchStore } from '../bench/store.ts';
+import { resolvePostgres, type Service } from '../devstack/infra.ts';
+import { ensureSystemPackages } from '../devstack/system-packages.ts';
+
+const root = join(import.meta.dirname, '..');
+const log = (m: string) => console.log(`[bench] ${m}`);
+const BENCHES: Record<string, (env: { databaseUrl: string }) => Promise<void>> = {
+  store: ({ databaseUrl }) => benchStore(databaseUrl),
+};
+
+const wanted = process.argv[2] ? [process.argv[2]] : Object.keys(BENCHES);
+const unknown = wanted.filter((w) => !(w in BENCHES));
+if (unknown.length > 0) {
+  console.error(`Unknown benchmark ${unknown.join(', ')}; choose from: ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
+
+ensureSystemPackages({ needs: ['pgbench'], log });
+const services: Service[] = [];
+try {
+  const postgres = await resolvePostgres({
+    dataDir: join(root, '.data', 'bench-pg'),
+    persistent: false,
+    log,
+  });
+  services.push(postgres);
+  log(`PostgreSQL: ${postgres.source}`);
+  for (const name of wanted) await BENCHES[name]?.({ databaseUrl: postgres.url });
+} finally {
+  for (const s of services) await s.stop().catch(() => {});
+}

@@ -1,0 +1,45 @@
+// `npm test`: installs what the tests need, checks lint and types, resolves PostgreSQL and Redis the
+// same way `npm start` does, and runs every test with them.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { resolvePostgres, resolveRedis, type Service } from '../devstack/infra.ts';
+import { ensureSystemPackages } from '../devstack/system-packages.ts';
+
+const root = join(import.meta.dirname, '..');
+const log = (msg: string) => console.log(`[test] ${msg}`);
+
+function run(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+  log(title);
+  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  if (result.status !== 0) {
+    log(`${title}: failed`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+ensureSystemPackages({ needs: process.env.REDIS_URL ? [] : ['redis-server'], log });
+
+run('lint and format (biome)', 'biome', ['check', '.']);
+run('typecheck (tsc)', 'tsc', ['-p', 'tsconfig.json', '--noEmit']);
+
+const services: Service[] = [];
+let code = 1;
+try {
+  const postgres = await resolvePostgres({ dataDir: join(root, '.data', 'test-pg'), persistent: false, log });
+  services.push(postgres);
+  const redis = await resolveRedis({ dataDir: join(root, '.data', 'test-redis'), persistent: false, log });
+  services.push(redis);
+  log(`PostgreSQL: ${postgres.source}`);
+  log(`Redis: ${redis.source}`);
+  const result = spawnSync('vitest', ['run', ...process.argv.slice(2)], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, DATABASE_URL: postgres.url, REDIS_URL: redis.url, NODE_ENV: 'test' },
+  });
+  code = result.status ?? 1;
+} catch (err) {
+  console.error(`[test] ${(err as Error).message}`);
+} finally {
+  for (const s of services.reverse()) await s.stop().catch(() => {});
+}
+process.exit(code);

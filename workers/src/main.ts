@@ -1,0 +1,106 @@
+import type { KeyObject } from 'node:crypto';
+import {
+  DomainError,
+  JOBS,
+  loadConfig,
+  mirrorJobSchema,
+  parseSigningKey,
+  QUEUES,
+  redisKeys,
+  type WorkersConfig,
+  workersConfigSchema,
+} from '@amanat/core';
+import {
+  createLogger,
+  createPool,
+  createRedis,
+  MirrorWriter,
+  MongoMirror,
+  OutboxRelay,
+  onShutdown,
+  startHealthServer,
+} from '@amanat/platform';
+import { Worker } from 'bullmq';
+import { CheckpointWriter } from './checkpoint-writer.ts';
+import { checkHandlers, dispatch, type JobHandler } from './handlers.ts';
+
+let config: WorkersConfig;
+let signingKey: KeyObject;
+try {
+  config = loadConfig('workers', workersConfigSchema, process.env);
+  signingKey = parseSigningKey(config.CHECKPOINT_SIGNING_KEY);
+} catch (err) {
+  // A configuration mistake is told in one message that names what to fix, never as a stack trace.
+  if (err instanceof DomainError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const logger = createLogger('workers', config.LOG_LEVEL);
+const pool = createPool({ connectionString: config.DATABASE_URL, applicationName: 'amanat-workers' });
+const producer = createRedis(config.REDIS_URL, 'producer', 'workers-producer');
+const workerConnection = createRedis(config.REDIS_URL, 'worker', 'workers');
+const keys = redisKeys(config.REDIS_PREFIX);
+
+const relay = new OutboxRelay({
+  pool,
+  redis: producer,
+  prefix: config.REDIS_PREFIX,
+  logger,
+  listenUrl: config.DATABASE_URL,
+  pollMs: config.OUTBOX_POLL_MS,
+});
+const checkpoints = new CheckpointWriter({
+  pool,
+  key: signingKey,
+  file: config.CHECKPOINT_FILE,
+  intervalSec: config.CHECKPOINT_INTERVAL_SEC,
+  logger,
+});
+
+const workers: Worker[] = [];
+let mirror: MongoMirror | null = null;
+if (config.STORAGE_MODE === 'dual' && config.MONGO_URL) {
+  mirror = await MongoMirror.connect(config.MONGO_URL, config.MONGO_DB);
+  const writer = new MirrorWriter({ pool, mirror });
+  const handlers: Record<string, JobHandler> = {
+    [JOBS.mirror[0]]: (job) => writer.handle(mirrorJobSchema.parse(job.data)),
+  };
+  checkHandlers('mirror', handlers);
+  workers.push(
+    new Worker(QUEUES.mirror, dispatch(handlers), { connection: workerConnection, prefix: keys.bullPrefix }),
+  );
+}
+for (const w of workers)
+  w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err }, 'job failed'));
+
+await producer.connect();
+await relay.start();
+checkpoints.start();
+const health = await startHealthServer({
+  port: config.WORKERS_HEALTH_PORT,
+  checks: {
+    postgres: async () => void (await pool.query('SELECT 1')),
+    redis: async () => void (await producer.ping()),
+  },
+});
+logger.info(
+  {
+    healthPort: config.WORKERS_HEALTH_PORT,
+    storageMode: config.STORAGE_MODE,
+    queues: workers.map((w) => w.name),
+  },
+  'workers started',
+);
+
+onShutdown(logger, [
+  ['workers', () => Promise.all(workers.map((w) => w.close()))],
+  ['outbox relay', () => relay.stop()],
+  ['checkpoints', () => checkpoints.stop()],
+  ['health', () => new Promise((resolve) => health.close(resolve))],
+  ['mirror', async () => mirror?.close()],
+  ['postgres', () => pool.end()],
+  ['redis', async () => Promise.all([producer.quit(), workerConnection.quit()])],
+]);
