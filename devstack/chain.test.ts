@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   createPublicClient,
   createWalletClient,
@@ -182,6 +185,8 @@ describe('local anvil chain with demo tokens', () => {
 });
 
 describe('startAnvil lifecycle', () => {
+  const accountsForState = anvilDevAccounts(3);
+
   it('stop() ends the process and frees the port', async () => {
     const chain = await startAnvil({ chainId: 4242 });
     const client = createPublicClient({ transport: http(chain.rpcUrl, { retryCount: 0 }) });
@@ -193,6 +198,50 @@ describe('startAnvil lifecycle', () => {
     expect(await isPortFree(chain.port)).toBe(true);
     await expect(client.getChainId()).rejects.toThrow();
     await chain.stop(); // second stop resolves too
+  });
+
+  it('with statePath, a restarted chain keeps the tokens and balances and redeploy stays a no-op', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amanat-anvil-state-'));
+    const statePath = join(dir, 'nested', 'anvil-state.json');
+    try {
+      const first = await startAnvil({ statePath });
+      await deployDemoTokens(first.rpcUrl);
+      const holder = accountsForState[2];
+      if (!holder) throw new Error('dev account missing');
+      const wallet = createWalletClient({ chain: foundry, transport: http(first.rpcUrl), account: holder });
+      const burnt = 7n * 10n ** 6n;
+      const hash = await wallet.writeContract({
+        address: DEMO_TOKENS.usdt.address,
+        abi: usdtAbi,
+        functionName: 'transfer',
+        args: ['0x000000000000000000000000000000000000dEaD', burnt],
+      });
+      await createPublicClient({ transport: http(first.rpcUrl) }).waitForTransactionReceipt({
+        hash,
+        pollingInterval: 50,
+      });
+      await first.stop();
+      expect(existsSync(statePath)).toBe(true);
+
+      const second = await startAnvil({ statePath });
+      try {
+        const client = createPublicClient({ transport: http(second.rpcUrl) });
+        const blocks = await client.getBlockNumber();
+        await deployDemoTokens(second.rpcUrl);
+        expect(await client.getBlockNumber({ cacheTime: 0 })).toBe(blocks);
+        const balance = await client.readContract({
+          address: DEMO_TOKENS.usdt.address,
+          abi: erc20Abi,
+          functionName: 'balanceOf',
+          args: [holder.address],
+        });
+        expect(balance).toBe(DEMO_MINT_WHOLE_TOKENS * 10n ** 6n - burnt);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a port that is already taken, naming it', async () => {

@@ -1,5 +1,6 @@
 // Local EVM dev chain: an anvil process plus the two demo stablecoins the rest of the stack expects.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import {
@@ -12,8 +13,8 @@ import {
   type HDAccount,
   http,
   isAddressEqual,
-  parseAbi,
   type PublicClient,
+  parseAbi,
 } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { parseContractArtifact } from './contracts/artifact.ts';
@@ -24,7 +25,8 @@ import { findFreePort, isPortFree } from './ports.ts';
 /** anvil's built-in, publicly known test mnemonic. Never holds real funds. */
 export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
 /** Private key of anvil account 0 (0xf39F…2266), public knowledge; only for local chains. */
-export const ANVIL_DEPLOYER_PRIVATE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+export const ANVIL_DEPLOYER_PRIVATE_KEY =
+  '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 export const ANVIL_DEFAULT_CHAIN_ID = 31337;
 /** Whole tokens minted to each of the first DEMO_FUNDED_ACCOUNTS dev accounts. */
 export const DEMO_MINT_WHOLE_TOKENS = 1_000_000n;
@@ -33,6 +35,8 @@ export const DEMO_FUNDED_ACCOUNTS = 10;
 const LOOPBACK = '127.0.0.1';
 const STDERR_KEEP_BYTES = 16_384;
 const STOP_GRACE_MS = 5_000;
+// anvil only writes --state on a clean exit; periodic saves bound what a crash or SIGKILL loses.
+const STATE_SAVE_INTERVAL_S = 10;
 
 export const DEMO_TOKENS = {
   // Account 0's nonce 0 and 1 CREATE addresses: stable across fresh chains, so configs can hardcode them.
@@ -65,6 +69,11 @@ export type StartAnvilOptions = {
   chainId?: number;
   /** Hide anvil's stdout/stderr. Defaults to true; stderr is still kept for error messages. */
   silent?: boolean;
+  /**
+   * File to load the chain from (when it exists) and save it to, so a restarted launcher keeps its
+   * blocks, balances and deployed tokens. Saved on stop and every STATE_SAVE_INTERVAL_S seconds.
+   */
+  statePath?: string;
   /** How long to wait for anvil to answer eth_chainId. Defaults to 15 s. */
   startTimeoutMs?: number;
 };
@@ -79,7 +88,9 @@ export type AnvilHandle = {
 
 /** The 10 funded dev accounts anvil derives from ANVIL_MNEMONIC, in anvil's order. */
 export function anvilDevAccounts(count = DEMO_FUNDED_ACCOUNTS): HDAccount[] {
-  return Array.from({ length: count }, (_, addressIndex) => mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex }));
+  return Array.from({ length: count }, (_, addressIndex) =>
+    mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex }),
+  );
 }
 
 export function anvilBinaryPath(): string {
@@ -99,7 +110,9 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilHan
   if (opts.port !== undefined) {
     // Checked up front: otherwise the readiness probe could be answered by whatever already listens there.
     if (!(await isPortFree(opts.port))) {
-      throw new Error(`Cannot start anvil: ${LOOPBACK}:${opts.port} is already in use. Pick another port or omit it.`);
+      throw new Error(
+        `Cannot start anvil: ${LOOPBACK}:${opts.port} is already in use. Pick another port or omit it.`,
+      );
     }
     return launch(opts.port, chainId, opts);
   }
@@ -130,6 +143,10 @@ async function launch(port: number, chainId: number, opts: StartAnvilOptions): P
   // Passed explicitly so the funded accounts cannot drift if anvil ever changes its default.
   args.push('--mnemonic', ANVIL_MNEMONIC);
   if (opts.blockTime !== undefined) args.push('--block-time', String(opts.blockTime));
+  if (opts.statePath !== undefined) {
+    mkdirSync(dirname(opts.statePath), { recursive: true });
+    args.push('--state', opts.statePath, '--state-interval', String(STATE_SAVE_INTERVAL_S));
+  }
 
   const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', silent ? 'ignore' : 'inherit', 'pipe'] });
   trackChild(child);
@@ -154,7 +171,11 @@ async function launch(port: number, chainId: number, opts: StartAnvilOptions): P
   const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
   try {
     for (;;) {
-      if (spawnError) throw new AnvilStartError(`Could not run anvil (${anvilBinaryPath()}): ${spawnError.message}`, stderr);
+      if (spawnError)
+        throw new AnvilStartError(
+          `Could not run anvil (${anvilBinaryPath()}): ${spawnError.message}`,
+          stderr,
+        );
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new AnvilStartError(
           `anvil exited before it was ready (code ${child.exitCode}, signal ${child.signalCode}) on port ${port}.`,
@@ -164,7 +185,10 @@ async function launch(port: number, chainId: number, opts: StartAnvilOptions): P
       const answered = await probeChainId(rpcUrl);
       if (answered !== undefined) {
         if (answered !== chainId) {
-          throw new AnvilStartError(`anvil on ${rpcUrl} reports chain id ${answered}, expected ${chainId}.`, stderr);
+          throw new AnvilStartError(
+            `anvil on ${rpcUrl} reports chain id ${answered}, expected ${chainId}.`,
+            stderr,
+          );
         }
         break;
       }
@@ -229,7 +253,8 @@ const liveChildren = new Set<ChildProcess>();
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 function killAllSync(): void {
-  for (const child of liveChildren) child.kill('SIGKILL');
+  // SIGTERM rather than SIGKILL: anvil exits promptly on it and still saves --state on the way out.
+  for (const child of liveChildren) child.kill('SIGTERM');
 }
 
 function onParentSignal(signal: NodeJS.Signals): void {
@@ -319,7 +344,10 @@ export async function deployDemoTokens(rpcUrl: string): Promise<{ usdt: Address;
   }
 
   // CREATE addresses depend only on sender and nonce; any earlier transaction from account 0 moves them.
-  const startNonce = await publicClient.getTransactionCount({ address: account.address, blockTag: 'pending' });
+  const startNonce = await publicClient.getTransactionCount({
+    address: account.address,
+    blockTag: 'pending',
+  });
   if (startNonce !== 0) {
     throw new Error(
       `Account 0 (${account.address}) has already sent ${startNonce} transaction(s) on ${rpcUrl}, so the demo ` +

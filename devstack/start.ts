@@ -12,7 +12,7 @@ import { isPortFree } from './ports.ts';
 import { loadDevSecrets } from './secrets.ts';
 
 const root = join(import.meta.dirname, '..');
-const dataDir = join(root, '.data');
+const dataDir = process.env.DATA_DIR ? join(root, process.env.DATA_DIR) : join(root, '.data');
 const log = (msg: string) => console.log(`[start] ${msg}`);
 
 /** Services in start order; each runs when its workspace has a `start` script. */

@@ -1,10 +1,11 @@
-import { type ApiConfig, apiConfigSchema, DomainError, loadConfig } from '@amanat/core';
+import { type ApiConfig, apiConfigSchema, DomainError, loadConfig, registryFromConfig } from '@amanat/core';
 import { connectRedis, createLogger, createPool, createRedis, onShutdown } from '@amanat/platform';
 import { createApp } from './app.ts';
 
 let config: ApiConfig;
 try {
   config = loadConfig('api', apiConfigSchema, process.env);
+  registryFromConfig('api', config);
 } catch (err) {
   if (err instanceof DomainError) {
     console.error(err.message);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type AssetRegistry, createRegistry, type RegistryConfig } from './assets.ts';
 import { DomainError } from './errors.ts';
 
 /**
@@ -55,8 +56,8 @@ const requireMongoInDual = <T extends { STORAGE_MODE: string; MONGO_URL?: string
 };
 
 export const registryConfigEnv = {
-  /** Operator overrides of the asset registry, as JSON (see core/src/assets.ts). */
-  ASSET_REGISTRY: z.string().optional(),
+  /** Operator overrides of the asset registry, as JSON (see core/src/assets.ts); checked by createRegistry. */
+  ASSET_REGISTRY: json(z.record(z.string(), z.unknown())).optional(),
   /** RPC endpoints per chain id, as JSON: {"1": ["https://a", "https://b"]}. A chain is active when it has any. */
   RPC_URLS: json(z.record(z.string().regex(/^\d+$/), z.array(z.url()).min(1))).optional(),
 };
@@ -146,4 +147,27 @@ export function loadConfig<T extends z.ZodType>(
     return missing ? `${name}: is required but not set` : `${name}: ${issue.message}`;
   });
   throw new ConfigError(service, problems);
+}
+
+/**
+ * The asset registry a service runs with: the defaults, the operator's overrides and the RPC URLs from
+ * its configuration. A bad override stops the process at start with the registry's own message.
+ */
+export function registryFromConfig(
+  service: string,
+  cfg: {
+    ASSET_REGISTRY?: Record<string, unknown> | undefined;
+    RPC_URLS?: Record<string, string[]> | undefined;
+  },
+): AssetRegistry {
+  try {
+    return createRegistry({
+      ...(cfg.ASSET_REGISTRY ? { overrides: cfg.ASSET_REGISTRY as RegistryConfig } : {}),
+      ...(cfg.RPC_URLS ? { rpcUrls: cfg.RPC_URLS } : {}),
+    });
+  } catch (err) {
+    if (err instanceof DomainError)
+      throw new ConfigError(service, [`ASSET_REGISTRY / RPC_URLS: ${err.message}`]);
+    throw err;
+  }
 }

@@ -24,7 +24,13 @@ const solcOutputSchema = z.object({
   contracts: z
     .record(
       z.string(),
-      z.record(z.string(), z.object({ abi: z.array(z.unknown()), evm: z.object({ bytecode: z.object({ object: z.string() }) }) })),
+      z.record(
+        z.string(),
+        z.object({
+          abi: z.array(z.unknown()),
+          evm: z.object({ bytecode: z.object({ object: z.string() }) }),
+        }),
+      ),
     )
     .optional()
     .default({}),

@@ -6,7 +6,6 @@ import {
   type PaymentRecord,
   paymentKey,
 } from '@amanat/core';
-import { withTransaction } from './db.ts';
 import type { ActResult, DealStore } from './deals/store.ts';
 
 export interface RecordPaymentsInput {
@@ -19,14 +18,16 @@ export interface RecordPaymentsInput {
 }
 
 export interface RecordPaymentsResult {
-  /** Payment keys that were new or changed status; empty when the report changed nothing. */
+  /** Payment keys whose classification changed; empty when the report changed nothing. */
   changed: string[];
   evaluation: FundingEvaluation;
   transition: ActResult | null;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a pg row is untyped until mapped here
-const paymentFromRow = (r: Record<string, any>): PaymentRecord => ({
+type Row = Record<string, any>;
+
+const paymentFromRow = (r: Row): PaymentRecord => ({
   chainId: r.chain_id,
   txHash: r.tx_hash,
   logIndex: r.log_index,
@@ -41,59 +42,62 @@ const paymentFromRow = (r: Record<string, any>): PaymentRecord => ({
 });
 
 /**
- * Records what the chain says about a deal's incoming transfers and recomputes its funding from all of
- * them, in one transaction that holds the deal's lock. A report that changes nothing (a duplicate or a
- * replay) writes nothing: no activity entry, no event.
+ * Records what the chain says about a deal's incoming transfers, then recomputes the deal's funding from
+ * all of them. The payment rows are idempotent facts (unique on chain, tx, log index); the deal's
+ * funding, the payments' classification and the activity entry change together in one version-checked
+ * statement. The decision to change anything compares the recomputed classification with the stored one,
+ * so a duplicate or replayed report writes nothing, and a crash between the two steps is repaired by
+ * the next report of any of the deal's payments.
  */
 export async function recordPayments(
   store: DealStore,
   input: RecordPaymentsInput,
 ): Promise<RecordPaymentsResult> {
   const now = input.now ?? new Date();
-  return withTransaction(store.pool, async (tx) => {
-    const deal = await store.get(input.dealId, tx);
-    if (!deal) throw new Error(`recordPayments: no deal ${input.dealId}`);
-    await tx.query('SELECT 1 FROM deals WHERE id = $1 FOR UPDATE', [input.dealId]);
+  await store.pool.query({
+    name: 'payments-upsert',
+    text: `INSERT INTO payments (chain_id, tx_hash, log_index, deal_id, token, from_address, to_address, amount,
+       block_number, block_hash, block_timestamp, status)
+     SELECT chain_id, lower(tx_hash), log_index, $1, token, from_address, to_address, amount, block_number,
+       block_hash, block_timestamp, status
+     FROM jsonb_to_recordset($2::jsonb) AS x(chain_id integer, tx_hash text, log_index integer, token text,
+       from_address text, to_address text, amount numeric, block_number numeric, block_hash text,
+       block_timestamp timestamptz, status text)
+     ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE
+       SET status = EXCLUDED.status, block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash,
+         block_timestamp = EXCLUDED.block_timestamp, updated_at = now()
+       WHERE payments.deal_id = $1 AND (payments.status, payments.block_hash)
+         IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.block_hash)`,
+    values: [
+      input.dealId,
+      JSON.stringify(
+        input.payments.map((p) => ({
+          chain_id: p.chainId,
+          tx_hash: p.txHash,
+          log_index: p.logIndex,
+          token: p.token,
+          from_address: p.from,
+          to_address: p.to,
+          amount: p.amount.toString(),
+          block_number: p.blockNumber.toString(),
+          block_hash: p.blockHash,
+          block_timestamp: p.blockTimestamp.toISOString(),
+          status: p.status,
+        })),
+      ),
+    ],
+  });
 
-    const { rows: changedRows } = await tx.query(
-      `INSERT INTO payments (chain_id, tx_hash, log_index, deal_id, token, from_address, to_address, amount,
-         block_number, block_hash, block_timestamp, status)
-       SELECT chain_id, lower(tx_hash), log_index, $1, token, from_address, to_address, amount, block_number,
-         block_hash, block_timestamp, status
-       FROM jsonb_to_recordset($2::jsonb) AS x(chain_id integer, tx_hash text, log_index integer, token text,
-         from_address text, to_address text, amount numeric, block_number numeric, block_hash text,
-         block_timestamp timestamptz, status text)
-       ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE
-         SET status = EXCLUDED.status, block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash,
-           block_timestamp = EXCLUDED.block_timestamp, updated_at = now()
-         WHERE payments.deal_id = $1 AND (payments.status, payments.block_hash)
-           IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.block_hash)
-       RETURNING chain_id, tx_hash, log_index`,
-      [
-        input.dealId,
-        JSON.stringify(
-          input.payments.map((p) => ({
-            chain_id: p.chainId,
-            tx_hash: p.txHash,
-            log_index: p.logIndex,
-            token: p.token,
-            from_address: p.from,
-            to_address: p.to,
-            amount: p.amount.toString(),
-            block_number: p.blockNumber.toString(),
-            block_hash: p.blockHash,
-            block_timestamp: p.blockTimestamp.toISOString(),
-            status: p.status,
-          })),
-        ),
-      ],
+  let evaluation: FundingEvaluation | null = null;
+  let changed: string[] = [];
+  const result = await store.change(input.dealId, { now }, async (deal) => {
+    const { rows } = await store.pool.query('SELECT * FROM payments WHERE deal_id = $1 ORDER BY id', [
+      deal.id,
+    ]);
+    const stored = new Map(
+      rows.map((r: Row) => [paymentKey(paymentFromRow(r)), r.classification as string | null]),
     );
-    const changed = changedRows.map((r) =>
-      paymentKey({ chainId: r.chain_id, txHash: r.tx_hash, logIndex: r.log_index }),
-    );
-
-    const { rows } = await tx.query('SELECT * FROM payments WHERE deal_id = $1 ORDER BY id', [input.dealId]);
-    const evaluation = evaluateFunding(
+    evaluation = evaluateFunding(
       {
         asset: deal.asset,
         amountDue: deal.quote.amountDue,
@@ -106,33 +110,39 @@ export async function recordPayments(
       },
       rows.map(paymentFromRow),
     );
-    if (changed.length === 0) return { changed, evaluation, transition: null };
-
-    for (const c of evaluation.payments) {
-      await tx.query(
-        'UPDATE payments SET classification = $4 WHERE chain_id = $1 AND tx_hash = $2 AND log_index = $3',
-        [c.payment.chainId, c.payment.txHash.toLowerCase(), c.payment.logIndex, c.class],
-      );
-    }
-    await tx.query('UPDATE deals SET confirmed_amount = $2 WHERE id = $1', [
-      input.dealId,
-      evaluation.confirmed.toString(),
-    ]);
-    const transition = await store.actIn(
-      tx,
-      input.dealId,
-      {
-        type: 'record_funding',
+    changed = evaluation.payments.filter((c) => stored.get(c.key) !== c.class).map((c) => c.key);
+    if (changed.length === 0) return null;
+    return {
+      action: {
+        type: 'record_funding' as const,
         funding: evaluation.status,
         hasPayments: evaluation.hasPayments,
         reviewReasons: evaluation.reviewReasons,
       },
-      input.actor,
-      {
-        now,
-        facts: { payments: changed, confirmed: evaluation.confirmed, confirming: evaluation.confirming },
+      actor: input.actor,
+      before: { ...deal, confirmedAmount: evaluation.confirmed },
+      facts: { payments: changed, confirmed: evaluation.confirmed, confirming: evaluation.confirming },
+      extra: {
+        name: 'classify-payments',
+        sql: `UPDATE payments p SET classification = x.class
+              FROM upd, jsonb_to_recordset($33::jsonb) AS x(chain_id integer, tx_hash text, log_index integer, class text)
+              WHERE p.chain_id = x.chain_id AND p.tx_hash = x.tx_hash AND p.log_index = x.log_index`,
+        params: [
+          JSON.stringify(
+            evaluation.payments.map((c) => ({
+              chain_id: c.payment.chainId,
+              tx_hash: c.payment.txHash.toLowerCase(),
+              log_index: c.payment.logIndex,
+              class: c.class,
+            })),
+          ),
+        ],
       },
-    );
-    return { changed, evaluation, transition };
+    };
   });
+  return {
+    changed,
+    evaluation: evaluation as unknown as FundingEvaluation,
+    transition: result ? { deal: result.deal, entry: result.entry, payoutLegs: result.payoutLegs } : null,
+  };
 }

@@ -1,27 +1,17 @@
 import type { KeyObject } from 'node:crypto';
-import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   type Checkpoint,
   checkDealAgainstCheckpoint,
   checkpointToLine,
   createCheckpoint,
-  parseCheckpointLines,
 } from '@amanat/core';
-import { type Pool, readActivity, readLogHeads, withTransaction } from '@amanat/platform';
+import { type Pool, readActivity, readCheckpoints, readLogHeads, withTransaction } from '@amanat/platform';
 import type { Logger } from 'pino';
 
 /** Any fixed number: it only has to keep two checkpoint writers from signing at the same time. */
 const CHECKPOINT_LOCK = 7_311_021;
-
-export async function readCheckpoints(file: string): Promise<Checkpoint[]> {
-  try {
-    return parseCheckpointLines(await readFile(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
 
 /**
  * Signs the heads of every deal's activity chain with a key the database never sees and appends the

@@ -7,6 +7,7 @@ import {
   parseSigningKey,
   QUEUES,
   redisKeys,
+  registryFromConfig,
   type WorkersConfig,
   workersConfigSchema,
 } from '@amanat/core';
@@ -28,6 +29,7 @@ let config: WorkersConfig;
 let signingKey: KeyObject;
 try {
   config = loadConfig('workers', workersConfigSchema, process.env);
+  registryFromConfig('workers', config);
   signingKey = parseSigningKey(config.CHECKPOINT_SIGNING_KEY);
 } catch (err) {
   // A configuration mistake is told in one message that names what to fix, never as a stack trace.
@@ -43,13 +45,14 @@ const pool = createPool({ connectionString: config.DATABASE_URL, applicationName
 const producer = createRedis(config.REDIS_URL, 'producer', 'workers-producer');
 const workerConnection = createRedis(config.REDIS_URL, 'worker', 'workers');
 const keys = redisKeys(config.REDIS_PREFIX);
+const wakeSubscriber = createRedis(config.REDIS_URL, 'worker', 'workers-outbox-wake');
 
 const relay = new OutboxRelay({
   pool,
   redis: producer,
   prefix: config.REDIS_PREFIX,
   logger,
-  listenUrl: config.DATABASE_URL,
+  subscriber: wakeSubscriber,
   pollMs: config.OUTBOX_POLL_MS,
 });
 const checkpoints = new CheckpointWriter({
@@ -102,5 +105,5 @@ onShutdown(logger, [
   ['health', () => new Promise((resolve) => health.close(resolve))],
   ['mirror', async () => mirror?.close()],
   ['postgres', () => pool.end()],
-  ['redis', async () => Promise.all([producer.quit(), workerConnection.quit()])],
+  ['redis', async () => Promise.all([producer.quit(), workerConnection.quit(), wakeSubscriber.quit()])],
 ]);

@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   type ActivityEntry,
-  DEAL_EVENTS_CHANNEL,
   type DeadlineKind,
   type DealEvent,
   type DealTransition,
   deadlineJobId,
   JOBS,
   mirrorJobId,
-  notificationJobId,
   type PayoutLeg,
   payoutJobId,
   QUEUES,
@@ -25,8 +23,8 @@ const DEADLINE_KINDS: Array<[keyof DealRecord['deadlines'], DeadlineKind]> = [
 ];
 
 /**
- * Everything that must follow a committed deal change: one event for the app (pub/sub), the same event
- * as a Telegram notification per party, deadline jobs for deadlines that changed, the payout job for
+ * Everything that must follow a committed deal change: the deal event (published for the app and sent
+ * as a Telegram notification to each party, fanned out by the relay), deadline jobs for deadlines that changed, the payout job for
  * decided payouts, and the legacy mirror write. All of it goes into the outbox in the same transaction.
  */
 export function dealEffects(input: {
@@ -51,18 +49,7 @@ export function dealEffects(input: {
     at: entry.at,
     facts: { ...entry.facts, seq: entry.seq },
   };
-  const messages: OutboxMessage[] = [{ kind: 'publish', channel: DEAL_EVENTS_CHANNEL, payload: event }];
-
-  for (const recipientUserId of audience) {
-    const payload = { eventId: event.id, dealId: after.id, recipientUserId, channel: 'telegram' as const };
-    messages.push({
-      kind: 'job',
-      queue: QUEUES.notifications,
-      name: JOBS.notifications[0],
-      jobId: notificationJobId(payload),
-      payload,
-    });
-  }
+  const messages: OutboxMessage[] = [{ kind: 'deal_event', event }];
 
   for (const [field, kind] of DEADLINE_KINDS) {
     const due = after.deadlines[field];

@@ -65,10 +65,8 @@ describe('DealStore', () => {
     expect(entry).toMatchObject({ seq: 1, action: 'create', stateAfter: 'draft' });
     expect(deal.inviteCode).toMatch(/^[A-Z2-9]{10}$/);
     const outbox = await outboxOf(deal.id);
-    expect(outbox.map((r) => [r.kind, r.target])).toEqual([
-      ['publish', 'deal-events'],
-      ['job', 'notifications'],
-    ]);
+    expect(outbox.map((r) => [r.kind, r.target])).toEqual([['deal_event', 'deal-events']]);
+    expect(outbox[0]?.payload).toMatchObject({ dealId: deal.id, action: 'create', audience: [seller.id] });
     expect(await store.get(deal.id)).toEqual(deal);
   });
 

@@ -15,11 +15,10 @@ import {
   payoutLegs,
   quoteDeal,
 } from '@amanat/core';
-import { type Pool, type PoolClient, type Queryable, withTransaction } from '../db.ts';
-import { writeOutbox } from '../outbox/write.ts';
-import { insertActivity } from './activity.ts';
+import type { Pool } from '../db.ts';
+import { OUTBOX_INSERT, outboxRowsJson } from '../outbox/write.ts';
 import { dealEffects, type StorageMode } from './effects.ts';
-import { DEAL_SELECT, type DealRecord, dealFromRow, snapshotOf } from './record.ts';
+import { DEAL_SELECT, type DealParty, type DealRecord, dealFromRow, snapshotOf } from './record.ts';
 
 export interface NewDeal {
   creatorId: string;
@@ -59,6 +58,8 @@ const INVITE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export const newInviteCode = (): string =>
   Array.from(randomBytes(10), (b) => INVITE_ALPHABET[b % INVITE_ALPHABET.length]).join('');
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Facts are stored as JSON: bigints become decimal strings, Dates ISO strings. */
 const plainFacts = (facts: Record<string, unknown>): Record<string, Json> =>
   JSON.parse(
@@ -67,29 +68,79 @@ const plainFacts = (facts: Record<string, unknown>): Record<string, Json> =>
     ),
   );
 
-const actionFacts = (action: DealAction): Record<string, Json> => {
+const actionFacts = (action: DealAction): Record<string, unknown> => {
   const { type: _type, ...rest } = action;
-  return plainFacts(rest);
+  return rest;
 };
 
+/** The parties after an action: `join` adds one, `accept` stamps its acceptance. */
+function partiesAfter(
+  before: DealRecord,
+  action: DealAction,
+  actor: Actor,
+  now: Date,
+  joinAddress: string | null,
+): Pick<DealRecord, 'seller' | 'buyer'> {
+  const parties = { seller: before.seller, buyer: before.buyer };
+  if (actor.kind !== 'user') return parties;
+  if (action.type === 'join') {
+    parties[action.role] = { userId: actor.userId, address: joinAddress, acceptedAt: null };
+  }
+  if (action.type === 'accept' && (actor.role === 'seller' || actor.role === 'buyer')) {
+    parties[actor.role] = { ...(parties[actor.role] as DealParty), acceptedAt: now };
+  }
+  return parties;
+}
+
+/** Whoever receives each payout leg: the addresses frozen in the deal; the fee address is configuration. */
+const legRecipient = (deal: DealRecord, kind: PayoutLeg['kind']): string | null =>
+  kind === 'seller' ? (deal.seller?.address ?? null) : kind === 'fee' ? null : (deal.buyer?.address ?? null);
+
+const _ACTIVITY_VALUES = '($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)';
+const activityParams = (e: ActivityEntry) => [
+  e.dealId,
+  e.seq,
+  e.at,
+  JSON.stringify(e.actor),
+  e.action,
+  e.stateBefore,
+  e.stateAfter,
+  JSON.stringify(e.facts),
+  e.prevHash,
+  e.hash,
+];
+
+/**
+ * The deal store. Every change is one atomic statement that version-checks the deal, after core's state
+ * machine decided it, and writes the deal, its activity entry, any payout legs and every follow-up message
+ * (outbox) together. A change costs two round trips (read, one conditional write) and holds no lock
+ * across them, which is what lets many clients change deals at once.
+ */
 export class DealStore {
   readonly pool: Pool;
   readonly storageMode: StorageMode;
 
-  constructor(opts: { pool: Pool; storageMode?: StorageMode }) {
+  private readonly onCommitted: () => void;
+
+  /**
+   * `onCommitted` runs after every committed change, typically `outboxWaker(redis, prefix)` so the relay
+   * delivers at once; without it the relay finds the rows at its next poll.
+   */
+  constructor(opts: { pool: Pool; storageMode?: StorageMode; onCommitted?: () => void }) {
     this.pool = opts.pool;
     this.storageMode = opts.storageMode ?? 'pg_only';
+    this.onCommitted = opts.onCommitted ?? (() => {});
   }
 
-  async get(id: string, db: Queryable = this.pool): Promise<DealRecord | null> {
-    const { rows } = await db.query(`${DEAL_SELECT} WHERE d.id = $1`, [id]);
+  async get(id: string, db: Pick<Pool, 'query'> = this.pool): Promise<DealRecord | null> {
+    if (!UUID.test(id)) return null;
+    // Named statements are planned once per connection; these run on every change.
+    const { rows } = await db.query({
+      name: 'deal-get',
+      text: `${DEAL_SELECT} WHERE d.id = $1`,
+      values: [id],
+    });
     return rows[0] ? dealFromRow(rows[0]) : null;
-  }
-
-  private async lock(tx: PoolClient, id: string): Promise<DealRecord> {
-    const { rows } = await tx.query(`${DEAL_SELECT} WHERE d.id = $1 FOR UPDATE OF d`, [id]);
-    if (!rows[0]) throw new DomainError('deal_not_found', 'No such deal');
-    return dealFromRow(rows[0]);
   }
 
   /** Creates a draft deal with its creator as the first party, who accepts the terms by creating them. */
@@ -102,145 +153,168 @@ export class DealStore {
       );
     }
     const id = randomUUID();
-    return withTransaction(this.pool, async (tx) => {
-      await tx.query(
-        `INSERT INTO deals (id, invite_code, title, description, state, chain_id, token, price, amount_due, fee,
-           seller_fee, buyer_fee, fee_bps, fee_min, fee_payer, underpay_tolerance, dust_threshold,
-           payment_window_sec, delivery_period_sec, inspection_period_sec, created_by, log_head, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-           $21, $22, $22)`,
-        [
-          id,
-          newInviteCode(),
-          input.title,
-          input.description,
-          input.asset.chainId,
-          input.asset.token,
-          quote.price.toString(),
-          quote.amountDue.toString(),
-          quote.fee.toString(),
-          quote.sellerFee.toString(),
-          quote.buyerFee.toString(),
-          input.feeTerms.feeBps,
-          input.feeTerms.feeMin.toString(),
-          input.feeTerms.feePayer,
-          input.underpayTolerance.toString(),
-          input.dustThreshold.toString(),
-          input.periods.paymentWindowSec,
-          input.periods.deliveryPeriodSec,
-          input.periods.inspectionPeriodSec,
-          input.creatorId,
-          '0'.repeat(64),
-          now,
-        ],
-      );
-      await tx.query(
-        `INSERT INTO deal_parties (deal_id, role, user_id, address, joined_at, accepted_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-        [id, input.creatorRole, input.creatorId, input.creatorAddress, now],
-      );
-      const draft = await this.lock(tx, id);
-      const actor: Actor = { kind: 'user', userId: input.creatorId, role: input.creatorRole };
-      const entry = appendEntry(null, {
-        dealId: id,
-        at: now.toISOString(),
-        actor,
-        action: 'create',
-        stateBefore: null,
-        stateAfter: 'draft',
-        facts: plainFacts({
-          asset: input.asset,
-          price: quote.price,
-          amountDue: quote.amountDue,
-          fee: quote.fee,
-          feeTerms: input.feeTerms,
-          periods: input.periods,
-        }),
-      });
-      await insertActivity(tx, entry);
-      await tx.query('UPDATE deals SET log_seq = $2, log_head = $3 WHERE id = $1', [
-        id,
-        entry.seq,
-        entry.hash,
-      ]);
-      const deal = { ...draft, logSeq: entry.seq, logHead: entry.hash };
-      await writeOutbox(
-        tx,
-        dealEffects({
-          before: null,
-          after: deal,
-          entry,
-          transition: { action: 'create' },
-          payoutLegs: [],
-          storageMode: this.storageMode,
-          now,
-        }),
-      );
-      return { deal, entry, payoutLegs: [] };
+    const actor: Actor = { kind: 'user', userId: input.creatorId, role: input.creatorRole };
+    const entry = appendEntry(null, {
+      dealId: id,
+      at: now.toISOString(),
+      actor,
+      action: 'create',
+      stateBefore: null,
+      stateAfter: 'draft',
+      facts: plainFacts({
+        asset: input.asset,
+        price: quote.price,
+        amountDue: quote.amountDue,
+        fee: quote.fee,
+        feeTerms: input.feeTerms,
+        periods: input.periods,
+      }),
     });
+    const creator: DealParty = { userId: input.creatorId, address: input.creatorAddress, acceptedAt: now };
+    const deal: DealRecord = {
+      id,
+      inviteCode: newInviteCode(),
+      title: input.title,
+      description: input.description,
+      state: 'draft',
+      needsReview: false,
+      reviewReasons: [],
+      version: 1,
+      asset: input.asset,
+      quote,
+      feeTerms: input.feeTerms,
+      underpayTolerance: input.underpayTolerance,
+      dustThreshold: input.dustThreshold,
+      periods: input.periods,
+      deadlines: { payment: null, delivery: null, inspection: null },
+      funding: 'unpaid',
+      hasPayments: false,
+      confirmedAmount: 0n,
+      createdBy: input.creatorId,
+      seller: input.creatorRole === 'seller' ? creator : null,
+      buyer: input.creatorRole === 'buyer' ? creator : null,
+      deposit: null,
+      logSeq: entry.seq,
+      logHead: entry.hash,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const outbox = dealEffects({
+      before: null,
+      after: deal,
+      entry,
+      transition: { action: 'create' },
+      payoutLegs: [],
+      storageMode: this.storageMode,
+      now,
+    });
+    await this.pool.query({
+      name: 'deal-create',
+      text: `WITH new_deal AS (
+         INSERT INTO deals (id, invite_code, title, description, state, chain_id, token, price, amount_due, fee,
+           seller_fee, buyer_fee, fee_bps, fee_min, fee_payer, underpay_tolerance, dust_threshold,
+           payment_window_sec, delivery_period_sec, inspection_period_sec, created_by, log_seq, log_head,
+           created_at, updated_at)
+         VALUES ($1, $11, $12, $13, 'draft', $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28,
+           $29, $2, $10, $3, $3)
+         RETURNING id
+       ), creator AS (
+         INSERT INTO deal_parties (deal_id, role, user_id, address, joined_at, accepted_at)
+         SELECT id, $30, $29, $31, $3, $3 FROM new_deal
+       ), activity AS (
+         INSERT INTO activity_log (deal_id, seq, at, actor, action, state_before, state_after, facts, prev_hash, hash)
+         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM new_deal
+       ), outbox_rows AS (${OUTBOX_INSERT('$32')})
+       SELECT 1`,
+      values: [
+        ...activityParams(entry),
+        deal.inviteCode,
+        input.title,
+        input.description,
+        input.asset.chainId,
+        input.asset.token,
+        quote.price.toString(),
+        quote.amountDue.toString(),
+        quote.fee.toString(),
+        quote.sellerFee.toString(),
+        quote.buyerFee.toString(),
+        input.feeTerms.feeBps,
+        input.feeTerms.feeMin.toString(),
+        input.feeTerms.feePayer,
+        input.underpayTolerance.toString(),
+        input.dustThreshold.toString(),
+        input.periods.paymentWindowSec,
+        input.periods.deliveryPeriodSec,
+        input.periods.inspectionPeriodSec,
+        input.creatorId,
+        input.creatorRole,
+        input.creatorAddress,
+        outboxRowsJson(outbox),
+      ],
+    });
+    this.onCommitted();
+    return { deal, entry, payoutLegs: [] };
   }
 
   /**
-   * Applies one action in one transaction: lock the row, decide with core's state machine, write the
-   * deal, its activity entry, any payout legs and every follow-up message to the outbox. A racing action
-   * waits for the lock and is then decided against the new state, so exactly one of two conflicting
-   * actions can win.
+   * Applies one action. The deal is read, the action decided against what was read, and everything it
+   * changes written in one statement that only takes effect if the deal's version is still the one read.
+   * A racing change makes that statement a no-op; the action is then decided again against the new
+   * state, so of two conflicting actions exactly one wins and the other gets a clear rejection.
    */
   async act(dealId: string, action: DealAction, actor: Actor, opts: ActOptions = {}): Promise<ActResult> {
-    return withTransaction(this.pool, (tx) => this.actIn(tx, dealId, action, actor, opts));
+    return (await this.change(dealId, opts, (before) => ({ action, actor, before }))) as ActResult;
   }
 
-  /** The same as `act`, inside a transaction the caller owns (for changes that also write other rows). */
-  async actIn(
-    tx: PoolClient,
+  /**
+   * The optimistic loop behind every change: `prepare` may read more (for example payments) and returns
+   * the action to decide and the extra writes that must commit with it, or null for "nothing to do".
+   */
+  async change<R extends Prepared>(
     dealId: string,
-    action: DealAction,
-    actor: Actor,
-    opts: ActOptions = {},
-  ): Promise<ActResult> {
-    const now = opts.now ?? new Date();
-    const before = await this.lock(tx, dealId);
-    if (opts.expectedVersion !== undefined && opts.expectedVersion !== before.version) {
-      throw new DomainError(
-        'version_conflict',
-        'The deal changed since you loaded it; reload and try again',
-        {
-          expected: opts.expectedVersion,
-          actual: before.version,
-        },
-      );
+    opts: ActOptions,
+    prepare: (deal: DealRecord) => R | null | Promise<R | null>,
+  ): Promise<(ActResult & { prepared: R }) | null> {
+    for (let attempt = 1; ; attempt++) {
+      const deal = await this.get(dealId);
+      if (!deal) throw new DomainError('deal_not_found', 'No such deal');
+      if (opts.expectedVersion !== undefined && opts.expectedVersion !== deal.version) {
+        throw new DomainError(
+          'version_conflict',
+          'The deal changed since you loaded it; reload and try again',
+          {
+            expected: opts.expectedVersion,
+            actual: deal.version,
+          },
+        );
+      }
+      const prepared = await prepare(deal);
+      if (prepared === null) return null;
+      const facts = { ...opts.facts, ...prepared.facts };
+      const plan = await this.plan(prepared.before, prepared.action, prepared.actor, { ...opts, facts });
+      if (await this.write(plan, prepared.extra)) {
+        this.onCommitted();
+        return { ...plan.result, prepared };
+      }
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new DomainError('version_conflict', 'The deal is changing too often right now; try again', {
+          attempts: attempt,
+        });
+      }
     }
+  }
+
+  /** Decides the action and builds every row it writes, without writing anything. */
+  private async plan(before: DealRecord, action: DealAction, actor: Actor, opts: ActOptions): Promise<Plan> {
+    const now = opts.now ?? new Date();
     const t = decide(snapshotOf(before), action, actor, now);
-    const version = before.version + 1;
 
     let deposit = before.deposit;
     if (t.from === 'draft' && t.to === 'awaiting_payment' && opts.deriveDepositAddress && !deposit) {
-      const { rows } = await tx.query(`SELECT nextval('deposit_index_seq') AS index`);
+      // A sequence value is never handed out twice, even if this change then loses its race.
+      const { rows } = await this.pool.query(`SELECT nextval('deposit_index_seq') AS index`);
       const index = BigInt(rows[0].index);
-      const address = opts.deriveDepositAddress(index);
-      await tx.query(
-        'INSERT INTO deposit_addresses (deal_id, derivation_index, address) VALUES ($1, $2, $3)',
-        [dealId, index.toString(), address],
-      );
-      deposit = { address, index };
-    }
-
-    if (action.type === 'join' && actor.kind === 'user') {
-      await tx.query(
-        'INSERT INTO deal_parties (deal_id, role, user_id, address, joined_at) VALUES ($1, $2, $3, $4, $5)',
-        [dealId, action.role, actor.userId, opts.partyAddress ?? null, now],
-      );
-    }
-    if (
-      action.type === 'accept' &&
-      actor.kind === 'user' &&
-      actor.role !== 'arbitrator' &&
-      actor.role !== 'operator'
-    ) {
-      await tx.query('UPDATE deal_parties SET accepted_at = $3 WHERE deal_id = $1 AND role = $2', [
-        dealId,
-        actor.role,
-        now,
-      ]);
+      deposit = { address: opts.deriveDepositAddress(index), index };
     }
 
     const legs = t.payout
@@ -251,12 +325,8 @@ export class DealStore {
           terms: before.feeTerms,
         })
       : [];
-    const reviewReasons = t.next.needsReview
-      ? [...new Set([...before.reviewReasons, ...t.reviewReasons])]
-      : [];
-
     const entry = appendEntry(before.logSeq === 0 ? null : { seq: before.logSeq, hash: before.logHead }, {
-      dealId,
+      dealId: before.id,
       at: now.toISOString(),
       actor,
       action: action.type,
@@ -270,84 +340,150 @@ export class DealStore {
         ...(deposit && !before.deposit ? { depositAddress: deposit.address } : {}),
       }),
     });
-    await insertActivity(tx, entry);
+    const after: DealRecord = {
+      ...before,
+      ...partiesAfter(before, action, actor, now, opts.partyAddress ?? null),
+      state: t.to,
+      needsReview: t.next.needsReview,
+      reviewReasons: t.next.needsReview ? [...new Set([...before.reviewReasons, ...t.reviewReasons])] : [],
+      version: before.version + 1,
+      deadlines: t.next.deadlines,
+      funding: t.next.funding,
+      hasPayments: t.next.hasPayments,
+      deposit,
+      logSeq: entry.seq,
+      logHead: entry.hash,
+      updatedAt: now,
+    };
+    const partyRole: PartyRole | null =
+      action.type === 'join'
+        ? action.role
+        : action.type === 'accept' &&
+            actor.kind === 'user' &&
+            (actor.role === 'seller' || actor.role === 'buyer')
+          ? actor.role
+          : null;
+    const outbox = dealEffects({
+      before,
+      after,
+      entry,
+      transition: t,
+      payoutLegs: legs,
+      storageMode: this.storageMode,
+      now,
+    });
+    return {
+      before,
+      after,
+      entry,
+      outbox,
+      legs,
+      partyRole,
+      newDeposit: deposit && !before.deposit ? deposit : null,
+      result: { deal: after, entry, payoutLegs: legs },
+    };
+  }
 
-    const { rows } = await tx.query(
-      `UPDATE deals SET state = $2, needs_review = $3, review_reasons = $4, version = $5, payment_deadline = $6,
-         delivery_deadline = $7, inspection_deadline = $8, funding = $9, has_payments = $10, log_seq = $11,
-         log_head = $12, updated_at = $13
-       WHERE id = $1 RETURNING updated_at`,
-      [
-        dealId,
-        t.to,
-        t.next.needsReview,
-        reviewReasons,
-        version,
-        t.next.deadlines.payment,
-        t.next.deadlines.delivery,
-        t.next.deadlines.inspection,
-        t.next.funding,
-        t.next.hasPayments,
-        entry.seq,
-        entry.hash,
-        now,
-      ],
-    );
-
-    // Parties and the deposit address live in their own rows: re-read them when this action wrote them.
-    const rowsChanged = action.type === 'join' || action.type === 'accept' || deposit !== before.deposit;
-    const after: DealRecord = rowsChanged
-      ? await this.lock(tx, dealId)
-      : {
-          ...before,
-          state: t.to,
-          needsReview: t.next.needsReview,
-          reviewReasons,
-          version,
-          deadlines: t.next.deadlines,
-          funding: t.next.funding,
-          hasPayments: t.next.hasPayments,
-          logSeq: entry.seq,
-          logHead: entry.hash,
-          updatedAt: rows[0].updated_at,
-        };
-
-    if (legs.length > 0) {
-      const recipients: Record<PayoutLeg['kind'], string | null> = {
-        seller: after.seller?.address ?? null,
-        fee: null,
-        buyer_excess: after.buyer?.address ?? null,
-        buyer_refund: after.buyer?.address ?? null,
-        buyer_share: after.buyer?.address ?? null,
-      };
-      await tx.query(
-        `INSERT INTO payout_legs (deal_id, cause, kind, chain_id, token, recipient, amount)
-         SELECT $1, $2, kind, $3, $4, recipient, amount
-         FROM jsonb_to_recordset($5::jsonb) AS x(kind text, recipient text, amount numeric)`,
-        [
-          dealId,
-          String(entry.seq),
-          before.asset.chainId,
-          before.asset.token,
-          JSON.stringify(
-            legs.map((l) => ({ kind: l.kind, recipient: recipients[l.kind], amount: l.amount.toString() })),
-          ),
-        ],
-      );
-    }
-
-    await writeOutbox(
-      tx,
-      dealEffects({
-        before,
-        after,
-        entry,
-        transition: t,
-        payoutLegs: legs,
-        storageMode: this.storageMode,
-        now,
-      }),
-    );
-    return { deal: after, entry, payoutLegs: legs };
+  /** One statement, conditional on the version read: every write happens, or none does. */
+  private async write(plan: Plan, extra?: ExtraWrite): Promise<boolean> {
+    const { before, after, entry } = plan;
+    const party = plan.partyRole ? after[plan.partyRole] : null;
+    const legRows = plan.legs.map((l) => ({
+      kind: l.kind,
+      recipient: legRecipient(after, l.kind),
+      amount: l.amount.toString(),
+    }));
+    const params: unknown[] = [
+      ...activityParams(entry),
+      outboxRowsJson(plan.outbox),
+      String(entry.seq),
+      before.asset.chainId,
+      before.asset.token,
+      JSON.stringify(legRows),
+      plan.newDeposit?.index.toString() ?? null,
+      plan.newDeposit?.address ?? null,
+      plan.partyRole,
+      party?.userId ?? null,
+      party?.address ?? null,
+      party?.acceptedAt ?? null,
+      after.state,
+      after.needsReview,
+      after.reviewReasons,
+      after.version,
+      after.deadlines.payment,
+      after.deadlines.delivery,
+      after.deadlines.inspection,
+      after.funding,
+      after.hasPayments,
+      before.version,
+      after.confirmedAmount.toString(),
+      ...(extra?.params ?? []),
+    ];
+    const { rows } = await this.pool.query({
+      name: extra ? `deal-change-${extra.name}` : 'deal-change',
+      text: `WITH upd AS (
+         UPDATE deals SET state = $22, needs_review = $23, review_reasons = $24, version = $25,
+           payment_deadline = $26, delivery_deadline = $27, inspection_deadline = $28, funding = $29,
+           has_payments = $30, confirmed_amount = $32, log_seq = $2, log_head = $10, updated_at = $3
+         WHERE id = $1 AND version = $31
+         RETURNING id
+       ), activity AS (
+         INSERT INTO activity_log (deal_id, seq, at, actor, action, state_before, state_after, facts, prev_hash, hash)
+         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM upd
+       ), outbox_rows AS (
+         INSERT INTO outbox (kind, target, name, job_id, payload, delay_ms)
+         SELECT x.kind, x.target, x.name, x.job_id, x.payload, x.delay_ms
+         FROM upd, jsonb_to_recordset($11::jsonb)
+           AS x(kind text, target text, name text, job_id text, payload jsonb, delay_ms integer)
+       ), legs AS (
+         INSERT INTO payout_legs (deal_id, cause, kind, chain_id, token, recipient, amount)
+         SELECT upd.id, $12, x.kind, $13, $14, x.recipient, x.amount
+         FROM upd, jsonb_to_recordset($15::jsonb) AS x(kind text, recipient text, amount numeric)
+       ), deposit AS (
+         INSERT INTO deposit_addresses (deal_id, derivation_index, address)
+         SELECT id, $16, $17 FROM upd WHERE $16::bigint IS NOT NULL
+       ), party AS (
+         INSERT INTO deal_parties (deal_id, role, user_id, address, joined_at, accepted_at)
+         SELECT id, $18, $19, $20, $3, $21 FROM upd WHERE $18::text IS NOT NULL
+         ON CONFLICT (deal_id, role) DO UPDATE SET accepted_at = EXCLUDED.accepted_at
+       )${extra ? `, extra AS (${extra.sql})` : ''}
+       SELECT count(*)::int AS applied FROM upd`,
+      values: params,
+    });
+    return rows[0].applied === 1;
   }
 }
+
+/** What a change decides on: the action, who takes it, the deal as read (possibly amended), and more. */
+export interface Prepared {
+  action: DealAction;
+  actor: Actor;
+  before: DealRecord;
+  facts?: Record<string, unknown>;
+  extra?: ExtraWrite;
+}
+
+/**
+ * More rows to write in the same statement as a deal change, only if the change applies. Its SQL sees
+ * the CTE `upd` (one row, `id`, when the change applies) and its parameters start at $33.
+ */
+export interface ExtraWrite {
+  /** Names the prepared statement variant; the same name must always come with the same SQL. */
+  name: string;
+  sql: string;
+  params: unknown[];
+}
+
+interface Plan {
+  before: DealRecord;
+  after: DealRecord;
+  entry: ActivityEntry;
+  outbox: ReturnType<typeof dealEffects>;
+  legs: PayoutLeg[];
+  partyRole: PartyRole | null;
+  newDeposit: { address: string; index: bigint } | null;
+  result: ActResult;
+}
+
+/** Each lost race means another change succeeded; this many in a row means heavy contention. */
+const MAX_ATTEMPTS = 25;

@@ -8,6 +8,7 @@ import {
   type LegacyPartyFields,
   legacyDealSchema,
   legacyDealToRecordFields,
+  legacyIdOf,
   legacyUserSchema,
 } from './legacy-shape.ts';
 
@@ -20,13 +21,6 @@ export interface BackfillReport {
 
 export const BACKFILL_ACTOR: Actor = { kind: 'system', component: 'backfill' };
 
-/** The id to report a document under, even when it is too broken to pass the schema. */
-export const legacyIdOf = (raw: unknown): string => {
-  if (typeof raw !== 'object' || raw === null || !('_id' in raw)) return '(no _id)';
-  const id = (raw as { _id: unknown })._id;
-  return typeof id === 'string' ? id : String(id);
-};
-
 // Integrity (23) and data (22) errors mean this document cannot go in as it is; anything else (a lost
 // connection, a missing table) is the run's problem and stops it instead of marking every document.
 const isDocumentError = (error: unknown): error is pg.DatabaseError =>
@@ -35,7 +29,10 @@ const isDocumentError = (error: unknown): error is pg.DatabaseError =>
 const documentReason = (error: pg.DatabaseError): string =>
   `rejected by PostgreSQL: ${error.message}${error.detail ? ` (${error.detail})` : ''}`;
 
-async function inTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T | 'rollback'>): Promise<T | 'rollback'> {
+async function inTransaction<T>(
+  pool: Pool,
+  fn: (tx: PoolClient) => Promise<T | 'rollback'>,
+): Promise<T | 'rollback'> {
   const tx = await pool.connect();
   try {
     await tx.query('BEGIN');
@@ -70,7 +67,9 @@ async function resolveUser(tx: PoolClient, party: LegacyPartyFields): Promise<st
   const found = await byTelegram();
   if (found) return found;
   // The legacy id already names a different PostgreSQL user: this person gets an id of their own.
-  await tx.query('INSERT INTO users (telegram_id) VALUES ($1) ON CONFLICT (telegram_id) DO NOTHING', [telegramId]);
+  await tx.query('INSERT INTO users (telegram_id) VALUES ($1) ON CONFLICT (telegram_id) DO NOTHING', [
+    telegramId,
+  ]);
   const created = await byTelegram();
   if (!created) throw new Error(`backfill: could not create a user for Telegram id ${telegramId}`);
   return created;
@@ -79,7 +78,8 @@ async function resolveUser(tx: PoolClient, party: LegacyPartyFields): Promise<st
 /** The creator accepted the terms by creating them, so their acceptance carries the creation time. */
 const creatorRole = (doc: LegacyDealDoc): 'seller' | 'buyer' => {
   const created = doc.createdAt.getTime();
-  if (doc.buyer?.acceptedAt?.getTime() === created && doc.seller?.acceptedAt?.getTime() !== created) return 'buyer';
+  if (doc.buyer?.acceptedAt?.getTime() === created && doc.seller?.acceptedAt?.getTime() !== created)
+    return 'buyer';
   return doc.seller ? 'seller' : 'buyer';
 };
 
@@ -166,11 +166,10 @@ async function importDeal(pool: Pool, doc: LegacyDealDoc, now: Date): Promise<'i
     }
     if (d.deposit) {
       const index = d.deposit.index.toString();
-      await tx.query('INSERT INTO deposit_addresses (deal_id, derivation_index, address) VALUES ($1, $2, $3)', [
-        d.id,
-        index,
-        d.deposit.address,
-      ]);
+      await tx.query(
+        'INSERT INTO deposit_addresses (deal_id, derivation_index, address) VALUES ($1, $2, $3)',
+        [d.id, index, d.deposit.address],
+      );
       // New deals take indexes from the sequence: move it past every imported index so none is handed
       // out twice. (A deal created concurrently could still take this index first; one of the two inserts
       // then fails on the unique index, so an address is never shared.)

@@ -27,18 +27,20 @@ export const baseUnits = (text: string): bigint => {
 };
 
 // Legacy writers sometimes wrote '100.0' or '0100'; both still name an exact whole number of base units.
+const UNITS = /^\d+(\.0+)?$/;
+// zod runs every check of a string even after one failed: each one guards itself before BigInt().
 const unitsSchema = z
   .string()
   .max(100, 'is too long for an amount')
-  .regex(/^\d+(\.0+)?$/, 'must be base units as a decimal string of digits (any fraction must be zeros)')
-  .refine((text) => baseUnits(text) <= MAX_UINT256, 'is more than a uint256 can hold');
+  .regex(UNITS, 'must be base units as a decimal string of digits (any fraction must be zeros)')
+  .refine((text) => !UNITS.test(text) || baseUnits(text) <= MAX_UINT256, 'is more than a uint256 can hold');
 
 const digitsSchema = (what: string) =>
   z
     .string()
     .max(20, `${what} is too long`)
     .regex(/^\d+$/, `must be ${what} as a string of digits`)
-    .refine((text) => BigInt(text) <= MAX_BIGINT64, `${what} does not fit in a signed 64-bit integer`);
+    .refine((text) => !/^\d+$/.test(text) || BigInt(text) <= MAX_BIGINT64, `${what} does not fit in 64 bits`);
 
 const idSchema = z.uuid().regex(/^[0-9a-f-]+$/, 'must be written in lowercase');
 
@@ -64,10 +66,13 @@ export const legacyPartySchema = z.object({
 });
 export type LegacyParty = z.infer<typeof legacyPartySchema>;
 
-/** The fields alone, without the cross-field rules: compare walks these to make sure none is skipped. */
+/**
+ * The fields alone, without the cross-field rules. The comparison reads MongoDB through this, so a price
+ * one unit off is reported as the price rather than as the arithmetic it breaks.
+ */
 export const legacyDealFields = z.object({
   _id: idSchema,
-  code: z.string().min(1).max(64),
+  code: z.string().min(1),
   title: z.string(),
   description: z.string(),
   status: z.enum(DEAL_STATES),
@@ -87,7 +92,11 @@ export const legacyDealFields = z.object({
   dustThreshold: unitsSchema,
   confirmedAmount: unitsSchema,
   windows: z.object({ paymentSec: positiveInt, deliverySec: positiveInt, inspectionSec: positiveInt }),
-  deadlines: z.object({ payment: z.date().nullable(), delivery: z.date().nullable(), inspection: z.date().nullable() }),
+  deadlines: z.object({
+    payment: z.date().nullable(),
+    delivery: z.date().nullable(),
+    inspection: z.date().nullable(),
+  }),
   seller: legacyPartySchema.nullable(),
   buyer: legacyPartySchema.nullable(),
   depositAddress: z.object({ address: addressSchema, index: digitsSchema('a derivation index') }).nullable(),
@@ -112,7 +121,9 @@ export const legacyDealSchema = legacyDealFields.superRefine((doc, ctx) => {
     if (baseUnits(doc.fee) !== sellerFee + buyerFee) issue('fee', 'must equal sellerFee + buyerFee');
     if (amountDue !== price + buyerFee) issue('amountDue', 'must equal price + buyerFee');
     if (sellerFee > price) issue('sellerFee', 'must not exceed the price');
-    if (baseUnits(doc.underpayTolerance) >= amountDue) issue('underpayTolerance', 'must be smaller than amountDue');
+    if (baseUnits(doc.underpayTolerance) >= amountDue) {
+      issue('underpayTolerance', 'must be smaller than amountDue');
+    }
   }
   if (doc.seller === null && doc.buyer === null) issue('seller', 'a deal needs at least one party');
   if (doc.seller && doc.buyer) {
@@ -129,14 +140,30 @@ export const legacyUserSchema = z.object({
   telegramId: digitsSchema('a Telegram id').nullable(),
   username: z.string().nullable(),
   displayName: z.string(),
-  language: z.string().min(1).max(16),
+  language: z.string().min(1),
   version: positiveInt,
 });
 export type LegacyUserDoc = z.infer<typeof legacyUserSchema>;
 
+/** The id to report a document under, even when it is too broken to pass the schema. */
+export const legacyIdOf = (raw: unknown): string => {
+  if (typeof raw !== 'object' || raw === null || !('_id' in raw)) return '(no _id)';
+  const id = (raw as { _id: unknown })._id;
+  return typeof id === 'string' ? id : String(id);
+};
+
 /** One line naming every problem of a document that failed its schema. */
 export const describeIssues = (error: z.ZodError): string =>
   error.issues.map((i) => `${i.path.join('.') || '(document)'}: ${i.message}`).join('; ');
+
+// Names the row in the error, which ends up as the failed reason of its mirror job in bull-board.
+function checked<T>(entity: string, id: string, schema: z.ZodType<T>, doc: T): T {
+  const parsed = schema.safeParse(doc);
+  if (!parsed.success) {
+    throw new Error(`${entity} ${id} does not fit the legacy shape: ${describeIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
 
 const legacyParty = (
   party: DealRecord['seller'],
@@ -153,8 +180,11 @@ const legacyParty = (
  * A PostgreSQL deal in the legacy shape. The result is checked against the schema, so the mirror never
  * writes a document that the backfill could not read back.
  */
-export function toLegacyDeal(deal: DealRecord, telegramIds: ReadonlyMap<string, bigint | null>): LegacyDealDoc {
-  return legacyDealSchema.parse({
+export function toLegacyDeal(
+  deal: DealRecord,
+  telegramIds: ReadonlyMap<string, bigint | null>,
+): LegacyDealDoc {
+  return checked('deal', deal.id, legacyDealSchema, {
     _id: deal.id,
     code: deal.inviteCode,
     title: deal.title,
@@ -218,7 +248,10 @@ const partyFields = (party: LegacyParty | null): LegacyPartyFields | null =>
 
 /** Converts a document that passed `legacyDealSchema`. */
 export function legacyDealToRecordFields(doc: LegacyDealDoc): LegacyDealFieldsRecord {
-  const asset: AssetRef = { chainId: doc.chainId, token: doc.token === 'native' ? 'native' : parseAddress(doc.token) };
+  const asset: AssetRef = {
+    chainId: doc.chainId,
+    token: doc.token === 'native' ? 'native' : parseAddress(doc.token),
+  };
   return {
     record: {
       id: doc._id,
@@ -262,7 +295,7 @@ export function legacyDealToRecordFields(doc: LegacyDealDoc): LegacyDealFieldsRe
 }
 
 export function toLegacyUser(user: UserRecord): LegacyUserDoc {
-  return legacyUserSchema.parse({
+  return checked('user', user.id, legacyUserSchema, {
     _id: user.id,
     telegramId: user.telegramId?.toString() ?? null,
     username: user.username,

@@ -1,18 +1,31 @@
-import { redisKeys } from '@amanat/core';
+import {
+  DEAL_EVENTS_CHANNEL,
+  type DealEvent,
+  JOBS,
+  notificationJobId,
+  QUEUES,
+  redisKeys,
+} from '@amanat/core';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Pool } from '../db.ts';
+import { OUTBOX_WAKE_CHANNEL } from './write.ts';
 
 interface OutboxRow {
   id: string;
-  kind: 'job' | 'publish';
+  kind: 'job' | 'publish' | 'deal_event';
   target: string;
   name: string | null;
   job_id: string | null;
   payload: unknown;
   delay_ms: number;
+}
+
+interface JobSpec {
+  name: string;
+  data: unknown;
+  opts: JobsOptions;
 }
 
 /** Defaults for every job the relay enqueues: retried with backoff, and failures kept for bull-board. */
@@ -23,30 +36,43 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: false,
 };
 
+/**
+ * Per-queue overrides. The legacy mirror may be down for hours during the cutover without anyone's
+ * action failing, so its jobs keep retrying for about a day (1 s doubling, capped by the attempts).
+ */
+export const QUEUE_JOB_OPTIONS: Partial<Record<string, JobsOptions>> = {
+  [QUEUES.mirror]: { attempts: 17 },
+};
+
 export interface RelayOptions {
   pool: Pool;
   /** A producer connection (enableOfflineQueue: false): a Redis outage fails a batch fast, and it is retried. */
   redis: Redis;
   prefix: string;
   logger: Logger;
-  /** Connection string for the LISTEN client; without it the relay only polls. */
-  listenUrl?: string;
+  /**
+   * A dedicated connection for the wake-up channel that committing processes publish to; without it
+   * the relay only polls.
+   */
+  subscriber?: Redis;
   pollMs?: number;
   batchSize?: number;
+  /** Job options per queue, over DEFAULT_JOB_OPTIONS and QUEUE_JOB_OPTIONS. */
+  jobOptions?: Partial<Record<string, JobsOptions>>;
   /** Fault-injection points for crash tests; never set in production. */
   hooks?: { beforeDeliver?: (rows: number) => void; afterDeliver?: (rows: number) => void };
 }
 
 /**
- * Moves committed outbox rows to BullMQ and Redis pub/sub. Delivery is at least once: a crash after
- * delivering but before marking re-delivers, which job ids make harmless for jobs and event ids let
- * clients drop for pub/sub. Several relays may run: `SKIP LOCKED` gives each row to one of them.
+ * Moves committed outbox rows to BullMQ and Redis pub/sub. A deal event is stored once and fanned out
+ * here: published for the app's WebSocket and enqueued as one notification job per party. Delivery is
+ * at least once: a crash after delivering but before marking re-delivers, which job ids make harmless
+ * for jobs and event ids let clients drop for pub/sub. Several relays may run: `SKIP LOCKED` gives each
+ * row to one of them.
  */
 export class OutboxRelay {
-  private readonly opts: Required<Omit<RelayOptions, 'listenUrl' | 'hooks'>> &
-    Pick<RelayOptions, 'listenUrl' | 'hooks'>;
+  private readonly opts: RelayOptions & { pollMs: number; batchSize: number };
   private readonly queues = new Map<string, Queue>();
-  private listener: pg.Client | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
@@ -62,7 +88,11 @@ export class OutboxRelay {
       q = new Queue(name, {
         connection: this.opts.redis,
         prefix: redisKeys(this.opts.prefix).bullPrefix,
-        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        defaultJobOptions: {
+          ...DEFAULT_JOB_OPTIONS,
+          ...QUEUE_JOB_OPTIONS[name],
+          ...this.opts.jobOptions?.[name],
+        },
       });
       this.queues.set(name, q);
     }
@@ -83,21 +113,20 @@ export class OutboxRelay {
         await client.query('COMMIT');
         return 0;
       }
+      const ids = rows.map((r) => r.id);
       this.opts.hooks?.beforeDeliver?.(rows.length);
       try {
         await this.deliver(rows);
       } catch (err) {
         await client.query(
           'UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])',
-          [rows.map((r) => r.id), String(err instanceof Error ? err.message : err).slice(0, 500)],
+          [ids, String(err instanceof Error ? err.message : err).slice(0, 500)],
         );
         await client.query('COMMIT');
         throw err;
       }
       this.opts.hooks?.afterDeliver?.(rows.length);
-      await client.query('UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])', [
-        rows.map((r) => r.id),
-      ]);
+      await client.query('UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])', [ids]);
       await client.query('COMMIT');
       return rows.length;
     } catch (err) {
@@ -109,27 +138,41 @@ export class OutboxRelay {
   }
 
   private async deliver(rows: OutboxRow[]): Promise<void> {
-    const byQueue = new Map<string, OutboxRow[]>();
-    const publishes: OutboxRow[] = [];
+    const jobs = new Map<string, JobSpec[]>();
+    const addJob = (queue: string, spec: JobSpec) => jobs.set(queue, [...(jobs.get(queue) ?? []), spec]);
+    const publishes: Array<[string, string]> = [];
+    const keys = redisKeys(this.opts.prefix);
     for (const row of rows) {
-      if (row.kind === 'publish') publishes.push(row);
-      else byQueue.set(row.target, [...(byQueue.get(row.target) ?? []), row]);
+      if (row.kind === 'job') {
+        addJob(row.target, {
+          name: row.name as string,
+          data: row.payload,
+          opts: { jobId: row.job_id as string, ...(row.delay_ms > 0 ? { delay: row.delay_ms } : {}) },
+        });
+      } else if (row.kind === 'publish') {
+        publishes.push([keys.channel(row.target), JSON.stringify(row.payload)]);
+      } else {
+        const event = row.payload as DealEvent;
+        publishes.push([keys.channel(DEAL_EVENTS_CHANNEL), JSON.stringify(event)]);
+        for (const recipientUserId of event.audience) {
+          const data = {
+            eventId: event.id,
+            dealId: event.dealId,
+            recipientUserId,
+            channel: 'telegram' as const,
+          };
+          addJob(QUEUES.notifications, {
+            name: JOBS.notifications[0],
+            data,
+            opts: { jobId: notificationJobId(data) },
+          });
+        }
+      }
     }
-    await Promise.all(
-      [...byQueue].map(([name, jobs]) =>
-        this.queue(name).addBulk(
-          jobs.map((r) => ({
-            name: r.name as string,
-            data: r.payload,
-            opts: { jobId: r.job_id as string, ...(r.delay_ms > 0 ? { delay: r.delay_ms } : {}) },
-          })),
-        ),
-      ),
-    );
+    await Promise.all([...jobs].map(([name, specs]) => this.queue(name).addBulk(specs)));
     if (publishes.length > 0) {
-      const keys = redisKeys(this.opts.prefix);
       const pipeline = this.opts.redis.pipeline();
-      for (const r of publishes) pipeline.publish(keys.channel(r.target), JSON.stringify(r.payload));
+      for (const [channel, message] of publishes) pipeline.publish(channel, message);
       const results = await pipeline.exec();
       const failed = results?.find(([err]) => err);
       if (failed) throw failed[0];
@@ -152,7 +195,7 @@ export class OutboxRelay {
   /** Delivered rows are kept for a while for inspection, then removed. */
   async prune(olderThanDays = 7): Promise<number> {
     const { rowCount } = await this.opts.pool.query(
-      `DELETE FROM outbox WHERE delivered_at < now() - make_interval(days => $1)`,
+      'DELETE FROM outbox WHERE delivered_at < now() - make_interval(days => $1)',
       [olderThanDays],
     );
     return rowCount ?? 0;
@@ -160,15 +203,9 @@ export class OutboxRelay {
 
   async start(): Promise<void> {
     this.stopped = false;
-    if (this.opts.listenUrl) {
-      const { rows } = await this.opts.pool.query<{ schema: string }>('SELECT current_schema() AS schema');
-      this.listener = new pg.Client({ connectionString: this.opts.listenUrl });
-      this.listener.on('error', (err) =>
-        this.opts.logger.warn({ err }, 'outbox listener lost; polling continues'),
-      );
-      this.listener.on('notification', () => this.kick());
-      await this.listener.connect();
-      await this.listener.query(`LISTEN "${rows[0]?.schema}_outbox"`);
+    if (this.opts.subscriber) {
+      this.opts.subscriber.on('message', () => this.kick());
+      await this.opts.subscriber.subscribe(redisKeys(this.opts.prefix).channel(OUTBOX_WAKE_CHANNEL));
     }
     const tick = () => {
       if (this.stopped) return;
@@ -204,7 +241,7 @@ export class OutboxRelay {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
-    await this.listener?.end().catch(() => {});
+    await this.opts.subscriber?.unsubscribe().catch(() => {});
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();
   }

@@ -1,37 +1,77 @@
-import { JOB_SCHEMAS, type QUEUES } from '@amanat/core';
+import { DEAL_EVENTS_CHANNEL, type DealEvent, JOB_SCHEMAS, type QUEUES, redisKeys } from '@amanat/core';
+import type { Redis } from 'ioredis';
 import type { Queryable } from '../db.ts';
 
 export type OutboxMessage =
   | { kind: 'job'; queue: string; name: string; jobId: string; payload: unknown; delayMs?: number }
-  | { kind: 'publish'; channel: string; payload: unknown };
+  | { kind: 'publish'; channel: string; payload: unknown }
+  /** Published for the app and fanned out by the relay into one notification job per party. */
+  | { kind: 'deal_event'; event: DealEvent };
+
+/** Committing processes publish here after a commit so the relay delivers at once instead of at its next poll. */
+export const OUTBOX_WAKE_CHANNEL = 'outbox-wake';
+
+/** A best-effort wake-up for the relay; a lost one only delays delivery until the relay's next poll. */
+export const outboxWaker = (redis: Redis, prefix: string) => {
+  const channel = redisKeys(prefix).channel(OUTBOX_WAKE_CHANNEL);
+  return (): void => {
+    redis.publish(channel, '').catch(() => {});
+  };
+};
 
 const schemaFor = (queue: string) =>
   Object.hasOwn(JOB_SCHEMAS, queue) ? JOB_SCHEMAS[queue as keyof typeof QUEUES] : undefined;
 
+/** SQL that inserts the rows of a JSON parameter (see `outboxRowsJson`) into the outbox. */
+export const OUTBOX_INSERT = (param: string) => `
+  INSERT INTO outbox (kind, target, name, job_id, payload, delay_ms)
+  SELECT kind, target, name, job_id, payload, delay_ms
+  FROM jsonb_to_recordset(${param}::jsonb)
+    AS x(kind text, target text, name text, job_id text, payload jsonb, delay_ms integer)`;
+
 /**
- * Writes messages to the outbox inside the caller's transaction. Job payloads are checked against their
- * queue's schema here, so a malformed job fails the change that produced it instead of a worker later.
+ * Outbox messages as one JSON parameter. Job payloads are checked against their queue's schema here,
+ * so a malformed job fails the change that produced it instead of a worker later.
  */
+export function outboxRowsJson(messages: readonly OutboxMessage[]): string {
+  return JSON.stringify(
+    messages.map((m) => {
+      if (m.kind === 'job') {
+        schemaFor(m.queue)?.parse(m.payload);
+        const delay = m.delayMs ?? 0;
+        return {
+          kind: 'job',
+          target: m.queue,
+          name: m.name,
+          job_id: m.jobId,
+          payload: m.payload,
+          delay_ms: delay,
+        };
+      }
+      if (m.kind === 'deal_event') {
+        return {
+          kind: 'deal_event',
+          target: DEAL_EVENTS_CHANNEL,
+          name: null,
+          job_id: null,
+          payload: m.event,
+          delay_ms: 0,
+        };
+      }
+      return {
+        kind: 'publish',
+        target: m.channel,
+        name: null,
+        job_id: null,
+        payload: m.payload,
+        delay_ms: 0,
+      };
+    }),
+  );
+}
+
+/** Writes messages to the outbox inside the caller's transaction. */
 export async function writeOutbox(tx: Queryable, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
-  const rows = messages.map((m) => {
-    if (m.kind === 'job') {
-      schemaFor(m.queue)?.parse(m.payload);
-      return {
-        kind: 'job',
-        target: m.queue,
-        name: m.name,
-        job_id: m.jobId,
-        payload: m.payload,
-        delay_ms: m.delayMs ?? 0,
-      };
-    }
-    return { kind: 'publish', target: m.channel, name: null, job_id: null, payload: m.payload, delay_ms: 0 };
-  });
-  await tx.query(
-    `INSERT INTO outbox (kind, target, name, job_id, payload, delay_ms)
-     SELECT kind, target, name, job_id, payload, delay_ms
-     FROM jsonb_to_recordset($1::jsonb) AS x(kind text, target text, name text, job_id text, payload jsonb, delay_ms integer)`,
-    [JSON.stringify(rows)],
-  );
+  await tx.query(OUTBOX_INSERT('$1'), [outboxRowsJson(messages)]);
 }

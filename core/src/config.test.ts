@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  loadConfig,
+  registryFromConfig,
+  scannerConfigSchema,
+  workersConfigSchema,
+} from './config.ts';
+
+const base = { DATABASE_URL: 'postgres://u@h:5432/db', REDIS_URL: 'redis://h:6379' };
+const problemsOf = (fn: () => unknown): string[] => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  it('names every missing or invalid variable in one message', () => {
+    const problems = problemsOf(() =>
+      loadConfig('workers', workersConfigSchema, {
+        REDIS_URL: 'http://nope',
+        OUTBOX_POLL_MS: 'soon',
+        STORAGE_MODE: 'dual',
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'DATABASE_URL: is required but not set',
+        'CHECKPOINT_SIGNING_KEY: is required but not set',
+        expect.stringMatching(/^REDIS_URL: must start with redis: or rediss:/),
+        expect.stringMatching(/^OUTBOX_POLL_MS: /),
+      ]),
+    );
+    expect(problems).toHaveLength(4);
+    let message = '';
+    try {
+      loadConfig('workers', workersConfigSchema, {});
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^workers: invalid configuration \(3 problems\):/);
+    expect(message).toContain('.env.example');
+  });
+
+  it('treats empty strings as unset and applies defaults', () => {
+    const cfg = loadConfig('workers', workersConfigSchema, {
+      ...base,
+      CHECKPOINT_SIGNING_KEY: 'k',
+      LOG_LEVEL: '',
+      MONGO_URL: '',
+    });
+    expect(cfg).toMatchObject({
+      LOG_LEVEL: 'info',
+      STORAGE_MODE: 'pg_only',
+      OUTBOX_POLL_MS: 1000,
+      WORKERS_HEALTH_PORT: 8070,
+    });
+    expect(cfg.MONGO_URL).toBeUndefined();
+  });
+
+  it('requires MONGO_URL only in dual mode', () => {
+    const env = { ...base, CHECKPOINT_SIGNING_KEY: 'k', STORAGE_MODE: 'dual' };
+    expect(problemsOf(() => loadConfig('workers', workersConfigSchema, env))).toEqual([
+      'MONGO_URL: is required when STORAGE_MODE=dual',
+    ]);
+    expect(
+      loadConfig('workers', workersConfigSchema, { ...env, MONGO_URL: 'mongodb://h:27017' }).STORAGE_MODE,
+    ).toBe('dual');
+  });
+
+  it('parses JSON variables and reports what inside them is wrong', () => {
+    const env = {
+      ...base,
+      PAYMENT_WEBHOOK_SECRET: `whsec_${'A'.repeat(32)}`,
+      PAYMENT_CALLBACK_URL: 'http://api/cb',
+    };
+    const cfg = loadConfig('scanner', scannerConfigSchema, {
+      ...env,
+      RPC_URLS: '{"1":["https://a.example"]}',
+    });
+    expect(cfg.RPC_URLS).toEqual({ 1: ['https://a.example'] });
+    expect(
+      problemsOf(() => loadConfig('scanner', scannerConfigSchema, { ...env, RPC_URLS: '{"1":[]}' })),
+    ).toEqual([expect.stringMatching(/^RPC_URLS: 1: /)]);
+    expect(
+      problemsOf(() => loadConfig('scanner', scannerConfigSchema, { ...env, RPC_URLS: 'not json' })),
+    ).toEqual(['RPC_URLS: must be valid JSON']);
+    expect(
+      problemsOf(() =>
+        loadConfig('scanner', scannerConfigSchema, { ...env, PAYMENT_WEBHOOK_SECRET: 'plain' }),
+      ),
+    ).toEqual(['PAYMENT_WEBHOOK_SECRET: must be whsec_ followed by base64']);
+  });
+});
+
+describe('registryFromConfig', () => {
+  it('activates chains that have RPC URLs and reports a bad override as configuration', () => {
+    const registry = registryFromConfig('api', { RPC_URLS: { '31337': ['http://127.0.0.1:8545'] } });
+    expect(registry.activeChains().map((c) => c.chainId)).toEqual([31337]);
+    expect(() => registryFromConfig('api', { ASSET_REGISTRY: { tokens: [{ chainId: 1 }] } })).toThrow(
+      ConfigError,
+    );
+  });
+});

@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findFreePort } from './ports.ts';
+
+const root = join(import.meta.dirname, '..');
+const dataDir = `.data/test-start-${randomBytes(4).toString('hex')}`;
+let child: ChildProcess | null = null;
+let output = '';
+
+afterAll(() => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  rmSync(join(root, dataDir), { recursive: true, force: true });
+});
+
+const waitForOutput = async (pattern: RegExp, ms: number) => {
+  const end = Date.now() + ms;
+  while (!pattern.test(output)) {
+    if (Date.now() > end || child?.exitCode !== null)
+      throw new Error(`launcher did not print ${pattern}:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return pattern.exec(output) as RegExpExecArray;
+};
+
+describe('npm start (devstack/start.ts)', () => {
+  it('brings up embedded PostgreSQL, its own Redis and anvil with no configuration, runs the services, and stops cleanly', async () => {
+    const apiPort = await findFreePort();
+    const healthPort = await findFreePort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      API_PORT: String(apiPort),
+      WORKERS_HEALTH_PORT: String(healthPort),
+    };
+    // No configuration at all: the launcher must resolve every piece itself.
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'RPC_URLS', 'CHECKPOINT_SIGNING_KEY', 'NODE_ENV'])
+      delete env[name];
+    child = spawn(process.execPath, [join(root, 'devstack/start.ts')], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d) => {
+      output += d;
+    });
+    child.stderr?.on('data', (d) => {
+      output += d;
+    });
+
+    await waitForOutput(/Amanat is running/, 90_000);
+    expect(output).toMatch(/PostgreSQL: embedded PostgreSQL/);
+    expect(output).toMatch(/Redis: redis-server on port \d+/);
+    const rpc = (await waitForOutput(/local anvil at (http:\/\/127\.0\.0\.1:\d+)/, 1000))[1] as string;
+    expect(output).toContain(`API:        http://127.0.0.1:${apiPort}`);
+    expect(output).toMatch(/\[workers\].*"workers started"/);
+
+    const ready = await fetch(`http://127.0.0.1:${apiPort}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
+    const workers = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+    expect(workers.status).toBe(200);
+
+    // The demo USDT-like token is deployed on the local chain.
+    const code = await fetch(rpc, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'eth_getCode',
+        params: ['0x5FbDB2315678afecb367f032d93F642f64180aa3', 'latest'],
+      }),
+    }).then((r) => r.json() as Promise<{ result: string }>);
+    expect(code.result.length).toBeGreaterThan(2);
+
+    // Development secrets are generated once and kept private.
+    expect(statSync(join(root, dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
+
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', (c) => resolve(c)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/\[start\] stopped/);
+    await expect(fetch(`http://127.0.0.1:${apiPort}/healthz`)).rejects.toThrow();
+  }, 150_000);
+});
