@@ -54,6 +54,8 @@ export async function recordPayments(
   input: RecordPaymentsInput,
 ): Promise<RecordPaymentsResult> {
   const now = input.now ?? new Date();
+  // One row per payment key: a batch may repeat a log, and one upsert cannot touch a row twice.
+  const unique = new Map(input.payments.map((p) => [paymentKey(p), p]));
   await store.pool.query({
     name: 'payments-upsert',
     text: `INSERT INTO payments (chain_id, tx_hash, log_index, deal_id, token, from_address, to_address, amount,
@@ -66,12 +68,15 @@ export async function recordPayments(
      ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE
        SET status = EXCLUDED.status, block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash,
          block_timestamp = EXCLUDED.block_timestamp, updated_at = now()
-       WHERE payments.deal_id = $1 AND (payments.status, payments.block_hash)
-         IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.block_hash)`,
+       WHERE payments.deal_id = $1
+         AND (payments.status, payments.block_hash) IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.block_hash)
+         -- facts only move forward: a late "detected" never undoes "confirmed" in the same block
+         AND NOT (payments.status = 'confirmed' AND EXCLUDED.status = 'pending'
+           AND payments.block_hash = EXCLUDED.block_hash)`,
     values: [
       input.dealId,
       JSON.stringify(
-        input.payments.map((p) => ({
+        [...unique.values()].map((p) => ({
           chain_id: p.chainId,
           tx_hash: p.txHash,
           log_index: p.logIndex,

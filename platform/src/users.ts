@@ -1,4 +1,6 @@
+import { JOBS, QUEUES } from '@amanat/core';
 import type { Queryable } from './db.ts';
+import type { StorageMode } from './deals/effects.ts';
 
 export interface UserRecord {
   id: string;
@@ -21,18 +23,40 @@ const fromRow = (r: Record<string, any>): UserRecord => ({
   version: r.version,
 });
 
-/** Creates or refreshes the user behind a Telegram account; the Telegram id is the stable identity. */
+/**
+ * Creates or refreshes the user behind a Telegram account; the Telegram id is the stable identity. The
+ * language is set only on creation: afterwards it is the user's own choice. In dual storage mode a
+ * created or changed user is mirrored to the legacy store through the outbox, in the same statement
+ * (the job id and payload are those of core's `mirrorJobId`, checked by a test).
+ */
 export async function upsertTelegramUser(
   db: Queryable,
   input: { telegramId: bigint; username?: string | null; displayName?: string; language?: string },
+  opts: { storageMode?: StorageMode } = {},
 ): Promise<UserRecord> {
   const { rows } = await db.query(
-    `INSERT INTO users (telegram_id, username, display_name, language) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (telegram_id) DO UPDATE SET username = EXCLUDED.username, display_name = EXCLUDED.display_name,
-       version = users.version + 1, updated_at = now()
-       WHERE (users.username, users.display_name) IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.display_name)
-     RETURNING *`,
-    [input.telegramId.toString(), input.username ?? null, input.displayName ?? '', input.language ?? 'en'],
+    `WITH u AS (
+       INSERT INTO users (telegram_id, username, display_name, language) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (telegram_id) DO UPDATE SET username = EXCLUDED.username, display_name = EXCLUDED.display_name,
+         version = users.version + 1, updated_at = now()
+         WHERE (users.username, users.display_name) IS DISTINCT FROM (EXCLUDED.username, EXCLUDED.display_name)
+       RETURNING *
+     ), mirror AS (
+       INSERT INTO outbox (kind, target, name, job_id, payload)
+       SELECT 'job', $6, $7, 'user-' || id || '-' || version,
+         jsonb_build_object('entity', 'user', 'id', id, 'version', version)
+       FROM u WHERE $5
+     )
+     SELECT * FROM u`,
+    [
+      input.telegramId.toString(),
+      input.username ?? null,
+      input.displayName ?? '',
+      input.language ?? 'en',
+      opts.storageMode === 'dual',
+      QUEUES.mirror,
+      JOBS.mirror[0],
+    ],
   );
   if (rows[0]) return fromRow(rows[0]);
   const existing = await db.query('SELECT * FROM users WHERE telegram_id = $1', [

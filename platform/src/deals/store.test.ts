@@ -222,6 +222,32 @@ describe('DealStore', () => {
     );
   });
 
+  it('concurrent and duplicated payment reports for one deal: every log counted exactly once', async () => {
+    const { deal } = await awaitingPaymentDeal(store, db.pool);
+    const to = `0x${'8'.repeat(40)}`;
+    const base = { dealId: deal.id, denylist: new Set<string>(), isKnownAsset: known, actor: system };
+    // Ten top-ups of 10 USDT, each reported five times at once, some still pending, in random order.
+    const reports = Array.from({ length: 10 }, (_, i) => {
+      const txHash = `0x${'c'.repeat(62)}${10 + i}` as `0x${string}`;
+      const pending = { ...payment(to, 10_000_000n, 'pending', 100 + i), txHash };
+      const confirmed = { ...pending, status: 'confirmed' as const };
+      return [pending, confirmed, confirmed, confirmed, confirmed];
+    }).flat();
+    reports.sort(() => Math.random() - 0.5);
+    // Out of order too: a "detected" arriving after "confirmed" must not step the payment back.
+    await Promise.all(reports.map((p) => recordPayments(store, { ...base, payments: [p] })));
+    const after = await store.get(deal.id);
+    expect(after).toMatchObject({ state: 'funded', funding: 'funded', confirmedAmount: 100_000_000n });
+    const { rows } = await db.pool.query(
+      `SELECT count(*)::int AS n, sum(amount)::text AS total FROM payments WHERE deal_id = $1 AND status = 'confirmed'`,
+      [deal.id],
+    );
+    expect(rows[0]).toEqual({ n: 10, total: '100000000' });
+    expect(verifyChain(deal.id, await readActivity(db.pool, deal.id)).ok).toBe(true);
+    const replay = await recordPayments(store, { ...base, payments: reports });
+    expect(replay.transition).toBeNull();
+  });
+
   it('a reorg after delivery keeps the state, flags review and blocks release', async () => {
     const { deal, asSeller, asBuyer } = await awaitingPaymentDeal(store, db.pool);
     const to = `0x${'7'.repeat(40)}`;
