@@ -1,18 +1,19 @@
-import { type ApiConfig, apiConfigSchema, DomainError, loadConfig, registryFromConfig } from '@amanat/core';
-import { connectRedis, createLogger, createPool, createRedis, onShutdown } from '@amanat/platform';
+import { type ApiConfig, apiConfigSchema, loadConfig, registryFromConfig } from '@amanat/core';
+import {
+  connectRedis,
+  createLogger,
+  createPool,
+  createRedis,
+  onShutdown,
+  startupOrExit,
+} from '@amanat/platform';
 import { createApp } from './app.ts';
 
-let config: ApiConfig;
-try {
-  config = loadConfig('api', apiConfigSchema, process.env);
-  registryFromConfig('api', config);
-} catch (err) {
-  if (err instanceof DomainError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+const config: ApiConfig = startupOrExit(() => {
+  const cfg = loadConfig('api', apiConfigSchema, process.env);
+  registryFromConfig('api', cfg);
+  return cfg;
+});
 
 const logger = createLogger('api', config.LOG_LEVEL);
 const pool = createPool({ connectionString: config.DATABASE_URL, applicationName: 'amanat-api' });

@@ -12,7 +12,7 @@ import {
   verifyChain,
 } from './activity-log.ts';
 import { canonicalJson } from './canonical-json.ts';
-import { DomainError } from './errors.ts';
+import { rejection } from './testing.ts';
 
 const DEAL = 'deal-1';
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');
@@ -61,16 +61,6 @@ const withHash = (entry: Omit<ActivityEntry, 'hash'>): ActivityEntry => ({
 
 const problemsOf = (result: ChainVerification) =>
   result.ok ? [] : result.problems.map(({ seq, kind }) => ({ seq, kind }));
-
-const rejection = (run: () => unknown): DomainError => {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a DomainError');
-};
 
 describe('appendEntry', () => {
   it('starts at seq 1 from the genesis hash and links each entry to the one before', () => {

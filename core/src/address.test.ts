@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addressSchema, parseAddress } from './address.ts';
-import { DomainError } from './errors.ts';
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DomainError, nothing was thrown');
-};
+import { codeOf } from './testing.ts';
 
 // Tether's contract on Ethereum, as published with its EIP-55 checksum.
 const USDT = '0xdAC17F958D2ee523a2206206994597C13D831ec7';

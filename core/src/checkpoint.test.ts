@@ -25,17 +25,7 @@ import {
   verifyCheckpoint,
   verifyCheckpointSequence,
 } from './checkpoint.ts';
-import { DomainError } from './errors.ts';
-
-const rejection = (run: () => unknown): DomainError => {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a DomainError');
-};
+import { rejection } from './testing.ts';
 
 // RFC 8032 test vector 1: a fixed seed and its public key, so parsing is checked against known values.
 const SEED_HEX = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';

@@ -33,9 +33,11 @@ describe('loadConfig', () => {
         'CHECKPOINT_SIGNING_KEY: is required but not set',
         expect.stringMatching(/^REDIS_URL: must start with redis: or rediss:/),
         expect.stringMatching(/^OUTBOX_POLL_MS: /),
+        // Cross-variable rules are reported together with the rest, not only after it is fixed.
+        'MONGO_URL: is required when STORAGE_MODE=dual',
       ]),
     );
-    expect(problems).toHaveLength(4);
+    expect(problems).toHaveLength(5);
     let message = '';
     try {
       loadConfig('workers', workersConfigSchema, {});

@@ -46,14 +46,14 @@ export const baseConfigSchema = z.object({
   MONGO_DB: z.string().min(1).default('amanat_legacy'),
 });
 
-const requireMongoInDual = <T extends { STORAGE_MODE: string; MONGO_URL?: string | undefined }>(
-  cfg: T,
-  ctx: z.RefinementCtx,
-) => {
-  if (cfg.STORAGE_MODE === 'dual' && !cfg.MONGO_URL) {
-    ctx.addIssue({ code: 'custom', path: ['MONGO_URL'], message: 'is required when STORAGE_MODE=dual' });
-  }
-};
+/**
+ * Rules that span variables. They run on the raw environment next to the schema, so a message lists
+ * them together with every other problem instead of only after the rest is fixed.
+ */
+const CROSS_CHECKS: Array<(env: Record<string, string>) => string | null> = [
+  (env) =>
+    env.STORAGE_MODE === 'dual' && !env.MONGO_URL ? 'MONGO_URL: is required when STORAGE_MODE=dual' : null,
+];
 
 export const registryConfigEnv = {
   /** Operator overrides of the asset registry, as JSON (see core/src/assets.ts); checked by createRegistry. */
@@ -62,52 +62,44 @@ export const registryConfigEnv = {
   RPC_URLS: json(z.record(z.string().regex(/^\d+$/), z.array(z.url()).min(1))).optional(),
 };
 
-export const apiConfigSchema = baseConfigSchema
-  .extend({
-    API_HOST: z.string().default('127.0.0.1'),
-    API_PORT: port(8080),
-    ...registryConfigEnv,
-  })
-  .superRefine(requireMongoInDual);
+export const apiConfigSchema = baseConfigSchema.extend({
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port(8080),
+  ...registryConfigEnv,
+});
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
 
-export const workersConfigSchema = baseConfigSchema
-  .extend({
-    WORKERS_HEALTH_PORT: port(8070),
-    /** Ed25519 key (base64 seed or PKCS#8 PEM) that signs activity-log checkpoints; kept out of the database. */
-    CHECKPOINT_SIGNING_KEY: z.string().min(1),
-    /** Append-only file the signed checkpoints go to. */
-    CHECKPOINT_FILE: z.string().min(1).default('.data/checkpoints.jsonl'),
-    CHECKPOINT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(300),
-    /** How often the outbox relay looks for undelivered rows when no notification woke it. */
-    OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
-    ...registryConfigEnv,
-  })
-  .superRefine(requireMongoInDual);
+export const workersConfigSchema = baseConfigSchema.extend({
+  WORKERS_HEALTH_PORT: port(8070),
+  /** Ed25519 key (base64 seed or PKCS#8 PEM) that signs activity-log checkpoints; kept out of the database. */
+  CHECKPOINT_SIGNING_KEY: z.string().min(1),
+  /** Append-only file the signed checkpoints go to. */
+  CHECKPOINT_FILE: z.string().min(1).default('.data/checkpoints.jsonl'),
+  CHECKPOINT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(300),
+  /** How often the outbox relay looks for undelivered rows when no notification woke it. */
+  OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  ...registryConfigEnv,
+});
 export type WorkersConfig = z.infer<typeof workersConfigSchema>;
 
-export const scannerConfigSchema = baseConfigSchema
-  .extend({
-    PAYMENT_WEBHOOK_SECRET: z
-      .string()
-      .regex(/^whsec_[A-Za-z0-9+/=]{24,}$/, 'must be whsec_ followed by base64'),
-    PAYMENT_CALLBACK_URL: url(['http', 'https']),
-    SCAN_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
-    ...registryConfigEnv,
-  })
-  .superRefine(requireMongoInDual);
+export const scannerConfigSchema = baseConfigSchema.extend({
+  PAYMENT_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]{24,}$/, 'must be whsec_ followed by base64'),
+  PAYMENT_CALLBACK_URL: url(['http', 'https']),
+  SCAN_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  ...registryConfigEnv,
+});
 export type ScannerConfig = z.infer<typeof scannerConfigSchema>;
 
-export const assistConfigSchema = baseConfigSchema
-  .extend({
-    ASSIST_PORT: port(8090),
-    TELEGRAM_BOT_TOKEN: z
-      .string()
-      .regex(/^\d{5,12}:[A-Za-z0-9_-]{30,}$/, 'must look like 123456:ABC... (from @BotFather)')
-      .optional(),
-    API_URL: url(['http', 'https']),
-  })
-  .superRefine(requireMongoInDual);
+export const assistConfigSchema = baseConfigSchema.extend({
+  ASSIST_PORT: port(8090),
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .regex(/^\d{5,12}:[A-Za-z0-9_-]{30,}$/, 'must look like 123456:ABC... (from @BotFather)')
+    .optional(),
+  API_URL: url(['http', 'https']),
+});
 export type AssistConfig = z.infer<typeof assistConfigSchema>;
 
 export const appConfigSchema = z.object({
@@ -138,15 +130,24 @@ export function loadConfig<T extends z.ZodType>(
   schema: T,
   env: Record<string, string | undefined>,
 ): z.infer<T> {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
+  );
   const parsed = schema.safeParse(cleaned);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const name = issue.path.join('.') || '(environment)';
-    const missing = issue.code === 'invalid_type' && cleaned[String(issue.path[0])] === undefined;
-    return missing ? `${name}: is required but not set` : `${name}: ${issue.message}`;
-  });
-  throw new ConfigError(service, problems);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(environment)';
+        const missing = issue.code === 'invalid_type' && cleaned[String(issue.path[0])] === undefined;
+        return missing ? `${name}: is required but not set` : `${name}: ${issue.message}`;
+      });
+  const knows = (name: string) => schema instanceof z.ZodObject && name in schema.shape;
+  for (const check of CROSS_CHECKS) {
+    const problem = check(cleaned);
+    if (problem && knows(problem.slice(0, problem.indexOf(':')))) problems.push(problem);
+  }
+  if (problems.length > 0) throw new ConfigError(service, problems);
+  return (parsed as { data: z.infer<T> }).data;
 }
 
 /**

@@ -9,16 +9,7 @@ import {
   payoutLegs,
   quoteDeal,
 } from './fees.ts';
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DomainError, nothing was thrown');
-};
+import { codeOf } from './testing.ts';
 
 const USDT = 1_000_000n; // one whole USDT in base units
 // 1%, at least 1 USDT, paid by the seller: the shape of the platform's default terms.

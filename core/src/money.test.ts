@@ -3,16 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from './errors.ts';
 import { formatAmount, MAX_UINT256, MAX_WHOLE_UNITS, parseAmount } from './money.ts';
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof DomainError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a DomainError, nothing was thrown');
-};
+import { codeOf } from './testing.ts';
 
 const messageOf = (fn: () => unknown): string => {
   try {

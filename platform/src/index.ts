@@ -13,4 +13,5 @@ export * from './redis.ts';
 export * from './runtime/health.ts';
 export * from './runtime/logger.ts';
 export * from './runtime/shutdown.ts';
+export * from './runtime/startup.ts';
 export * from './users.ts';

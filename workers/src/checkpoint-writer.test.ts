@@ -10,7 +10,14 @@ import {
   publicKeyText,
   verifyCheckpointSequence,
 } from '@amanat/core';
-import { createLogger, DealStore, readActivity, readCheckpoints, verifyDealActivity } from '@amanat/platform';
+import {
+  createLogger,
+  DealStore,
+  insertActivity,
+  readActivity,
+  readCheckpoints,
+  verifyDealActivity,
+} from '@amanat/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../devstack/testing.ts';
 import { awaitingPaymentDeal } from '../../platform/src/deals/test-fixtures.ts';
@@ -55,24 +62,7 @@ async function rewriteHistory(dealId: string, edit: (e: ActivityEntry) => Activi
     await client.query('BEGIN');
     await client.query('ALTER TABLE activity_log DISABLE TRIGGER USER');
     await client.query('DELETE FROM activity_log WHERE deal_id = $1', [dealId]);
-    for (const e of rewritten) {
-      await client.query(
-        `INSERT INTO activity_log (deal_id, seq, at, actor, action, state_before, state_after, facts, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [
-          e.dealId,
-          e.seq,
-          e.at,
-          JSON.stringify(e.actor),
-          e.action,
-          e.stateBefore,
-          e.stateAfter,
-          JSON.stringify(e.facts),
-          e.prevHash,
-          e.hash,
-        ],
-      );
-    }
+    for (const e of rewritten) await insertActivity(client, e);
     await client.query('ALTER TABLE activity_log ENABLE TRIGGER USER');
     await client.query('UPDATE deals SET log_head = $2 WHERE id = $1', [dealId, rewritten.at(-1)?.hash]);
     await client.query('COMMIT');

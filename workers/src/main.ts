@@ -1,6 +1,4 @@
-import type { KeyObject } from 'node:crypto';
 import {
-  DomainError,
   JOBS,
   loadConfig,
   mirrorJobSchema,
@@ -20,25 +18,17 @@ import {
   OutboxRelay,
   onShutdown,
   startHealthServer,
+  startupOrExit,
 } from '@amanat/platform';
 import { Worker } from 'bullmq';
 import { CheckpointWriter } from './checkpoint-writer.ts';
 import { checkHandlers, dispatch, type JobHandler } from './handlers.ts';
 
-let config: WorkersConfig;
-let signingKey: KeyObject;
-try {
-  config = loadConfig('workers', workersConfigSchema, process.env);
-  registryFromConfig('workers', config);
-  signingKey = parseSigningKey(config.CHECKPOINT_SIGNING_KEY);
-} catch (err) {
-  // A configuration mistake is told in one message that names what to fix, never as a stack trace.
-  if (err instanceof DomainError) {
-    console.error(err.message);
-    process.exit(1);
-  }
-  throw err;
-}
+const { config, signingKey } = startupOrExit(() => {
+  const cfg: WorkersConfig = loadConfig('workers', workersConfigSchema, process.env);
+  registryFromConfig('workers', cfg);
+  return { config: cfg, signingKey: parseSigningKey(cfg.CHECKPOINT_SIGNING_KEY) };
+});
 
 const logger = createLogger('workers', config.LOG_LEVEL);
 const pool = createPool({ connectionString: config.DATABASE_URL, applicationName: 'amanat-workers' });

@@ -1,6 +1,6 @@
 import type { Actor } from '../activity-log.ts';
 import { DomainError } from '../errors.ts';
-import { type DealState, type FundingStatus, isFullyFunded } from './states.ts';
+import { DEAL_STATES, type DealState, type FundingStatus, isFullyFunded } from './states.ts';
 
 export type PartyRole = 'seller' | 'buyer';
 export type ActorRole = PartyRole | 'arbitrator' | 'operator' | 'system';
@@ -82,24 +82,8 @@ export const ACTION_RULES: Record<
   join: { actors: ['seller', 'buyer'], from: ['draft'] },
   accept: { actors: ['seller', 'buyer'], from: ['draft'] },
   cancel: { actors: ['seller', 'buyer'], from: ['draft', 'awaiting_payment', 'funded'] },
-  record_funding: {
-    actors: ['system'],
-    from: [
-      'awaiting_payment',
-      'partially_paid',
-      'funded',
-      'delivered',
-      'disputed',
-      'releasing',
-      'refunding',
-      'splitting',
-      'released',
-      'refunded',
-      'split',
-      'cancelled',
-      'expired',
-    ],
-  },
+  // Funding is re-evaluated whenever the chain says something, in any state that has a deposit address.
+  record_funding: { actors: ['system'], from: DEAL_STATES.filter((s) => s !== 'draft') },
   expire: { actors: ['system'], from: ['awaiting_payment', 'partially_paid'] },
   mark_delivered: { actors: ['seller'], from: ['funded'] },
   confirm_receipt: { actors: ['buyer'], from: ['funded', 'delivered'] },
@@ -107,44 +91,8 @@ export const ACTION_RULES: Record<
   resolve_dispute: { actors: ['arbitrator'], from: ['disputed'] },
   inspection_lapsed: { actors: ['system'], from: ['delivered'] },
   payouts_confirmed: { actors: ['system'], from: ['releasing', 'refunding', 'splitting'] },
-  flag_review: {
-    actors: ['system', 'operator'],
-    from: [
-      'draft',
-      'awaiting_payment',
-      'partially_paid',
-      'funded',
-      'delivered',
-      'disputed',
-      'releasing',
-      'refunding',
-      'splitting',
-      'released',
-      'refunded',
-      'split',
-      'cancelled',
-      'expired',
-    ],
-  },
-  clear_review: {
-    actors: ['operator'],
-    from: [
-      'draft',
-      'awaiting_payment',
-      'partially_paid',
-      'funded',
-      'delivered',
-      'disputed',
-      'releasing',
-      'refunding',
-      'splitting',
-      'released',
-      'refunded',
-      'split',
-      'cancelled',
-      'expired',
-    ],
-  },
+  flag_review: { actors: ['system', 'operator'], from: DEAL_STATES },
+  clear_review: { actors: ['operator'], from: DEAL_STATES },
 };
 
 /** How the API should answer each rejection: 403 forbidden, 409 conflict, 422 invalid. */

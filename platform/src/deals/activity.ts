@@ -1,22 +1,27 @@
 import type { ActivityEntry } from '@amanat/core';
 import type { Queryable } from '../db.ts';
 
+/** Column list of an activity entry row; `activityRowParams` gives the values in this order. */
+export const ACTIVITY_COLUMNS =
+  'deal_id, seq, at, actor, action, state_before, state_after, facts, prev_hash, hash';
+
+export const activityRowParams = (e: ActivityEntry): unknown[] => [
+  e.dealId,
+  e.seq,
+  e.at,
+  JSON.stringify(e.actor),
+  e.action,
+  e.stateBefore,
+  e.stateAfter,
+  JSON.stringify(e.facts),
+  e.prevHash,
+  e.hash,
+];
+
 export async function insertActivity(tx: Queryable, e: ActivityEntry): Promise<void> {
   await tx.query(
-    `INSERT INTO activity_log (deal_id, seq, at, actor, action, state_before, state_after, facts, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      e.dealId,
-      e.seq,
-      e.at,
-      JSON.stringify(e.actor),
-      e.action,
-      e.stateBefore,
-      e.stateAfter,
-      JSON.stringify(e.facts),
-      e.prevHash,
-      e.hash,
-    ],
+    `INSERT INTO activity_log (${ACTIVITY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    activityRowParams(e),
   );
 }
 

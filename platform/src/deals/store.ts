@@ -17,6 +17,7 @@ import {
 } from '@amanat/core';
 import type { Pool } from '../db.ts';
 import { OUTBOX_INSERT, outboxRowsJson } from '../outbox/write.ts';
+import { ACTIVITY_COLUMNS, activityRowParams } from './activity.ts';
 import { dealEffects, type StorageMode } from './effects.ts';
 import { DEAL_SELECT, type DealParty, type DealRecord, dealFromRow, snapshotOf } from './record.ts';
 
@@ -95,20 +96,6 @@ function partiesAfter(
 /** Whoever receives each payout leg: the addresses frozen in the deal; the fee address is configuration. */
 const legRecipient = (deal: DealRecord, kind: PayoutLeg['kind']): string | null =>
   kind === 'seller' ? (deal.seller?.address ?? null) : kind === 'fee' ? null : (deal.buyer?.address ?? null);
-
-const _ACTIVITY_VALUES = '($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)';
-const activityParams = (e: ActivityEntry) => [
-  e.dealId,
-  e.seq,
-  e.at,
-  JSON.stringify(e.actor),
-  e.action,
-  e.stateBefore,
-  e.stateAfter,
-  JSON.stringify(e.facts),
-  e.prevHash,
-  e.hash,
-];
 
 /**
  * The deal store. Every change is one atomic statement that version-checks the deal, after core's state
@@ -222,12 +209,12 @@ export class DealStore {
          INSERT INTO deal_parties (deal_id, role, user_id, address, joined_at, accepted_at)
          SELECT id, $30, $29, $31, $3, $3 FROM new_deal
        ), activity AS (
-         INSERT INTO activity_log (deal_id, seq, at, actor, action, state_before, state_after, facts, prev_hash, hash)
+         INSERT INTO activity_log (${ACTIVITY_COLUMNS})
          SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM new_deal
        ), outbox_rows AS (${OUTBOX_INSERT('$32')})
        SELECT 1`,
       values: [
-        ...activityParams(entry),
+        ...activityRowParams(entry),
         deal.inviteCode,
         input.title,
         input.description,
@@ -394,7 +381,7 @@ export class DealStore {
       amount: l.amount.toString(),
     }));
     const params: unknown[] = [
-      ...activityParams(entry),
+      ...activityRowParams(entry),
       outboxRowsJson(plan.outbox),
       String(entry.seq),
       before.asset.chainId,
@@ -428,7 +415,7 @@ export class DealStore {
          WHERE id = $1 AND version = $31
          RETURNING id
        ), activity AS (
-         INSERT INTO activity_log (deal_id, seq, at, actor, action, state_before, state_after, facts, prev_hash, hash)
+         INSERT INTO activity_log (${ACTIVITY_COLUMNS})
          SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM upd
        ), outbox_rows AS (
          INSERT INTO outbox (kind, target, name, job_id, payload, delay_ms)
