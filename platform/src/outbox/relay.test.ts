@@ -163,4 +163,21 @@ describe('outbox relay', () => {
     subscriber.disconnect();
     expect(await queued()).toHaveLength(1);
   });
+
+  it('prunes delivered rows after their retention, never undelivered ones', async () => {
+    await db.pool.query(
+      `INSERT INTO outbox (kind, target, payload, created_at, delivered_at) VALUES
+         ('publish', 'x', '{"n":1}', now() - interval '9 days', now() - interval '8 days'),
+         ('publish', 'x', '{"n":2}', now() - interval '9 days', NULL),
+         ('publish', 'x', '{"n":3}', now() - interval '2 days', now() - interval '1 day')`,
+    );
+    const { relay: rel, producer } = relay();
+    expect(await rel.prune(7)).toBe(1);
+    producer.disconnect();
+    const { rows } = await db.pool.query(
+      `SELECT payload->>'n' AS n FROM outbox WHERE target = 'x' ORDER BY 1`,
+    );
+    expect(rows.map((r) => r.n)).toEqual(['2', '3']);
+    await db.pool.query(`DELETE FROM outbox WHERE target = 'x'`);
+  });
 });

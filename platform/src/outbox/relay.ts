@@ -44,6 +44,8 @@ export const QUEUE_JOB_OPTIONS: Partial<Record<string, JobsOptions>> = {
   [QUEUES.mirror]: { attempts: 17 },
 };
 
+const PRUNE_EVERY_MS = 3600_000;
+
 export interface RelayOptions {
   pool: Pool;
   /** A producer connection (enableOfflineQueue: false): a Redis outage fails a batch fast, and it is retried. */
@@ -74,6 +76,7 @@ export class OutboxRelay {
   private readonly opts: RelayOptions & { pollMs: number; batchSize: number };
   private readonly queues = new Map<string, Queue>();
   private timer: NodeJS.Timeout | null = null;
+  private pruneTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = true;
@@ -213,6 +216,10 @@ export class OutboxRelay {
       this.timer = setTimeout(tick, this.opts.pollMs);
     };
     tick();
+    this.pruneTimer = setInterval(() => {
+      this.prune().catch((err) => this.opts.logger.warn({ err }, 'outbox prune failed'));
+    }, PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
   }
 
   /** Runs the drain loop now, or once more after the current run, never two at a time. */
@@ -240,6 +247,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.running;
     await this.opts.subscriber?.unsubscribe().catch(() => {});
     await Promise.all([...this.queues.values()].map((q) => q.close()));
