@@ -29,13 +29,11 @@ export const TERMINAL_STATES: readonly DealState[] = [
   'expired',
 ];
 
-/** States in which the deposit address may still legitimately receive the deal's money. */
+/**
+ * States in which the deposit address may still legitimately receive the deal's money: the scanner
+ * checks these addresses every tick, older ones on a slower schedule.
+ */
 export const RECEIVING_STATES: readonly DealState[] = ['awaiting_payment', 'partially_paid', 'funded'];
-
-/** States whose payouts are decided and pending on chain. */
-export const PAYOUT_PENDING_STATES: readonly DealState[] = ['releasing', 'refunding', 'splitting'];
-
-export const isTerminal = (state: DealState): boolean => TERMINAL_STATES.includes(state);
 
 export const FUNDING_STATUSES = ['unpaid', 'partially_paid', 'funded', 'overpaid'] as const;
 export type FundingStatus = (typeof FUNDING_STATUSES)[number];

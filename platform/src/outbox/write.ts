@@ -1,6 +1,5 @@
 import { DEAL_EVENTS_CHANNEL, type DealEvent, JOB_SCHEMAS, type QUEUES, redisKeys } from '@amanat/core';
 import type { Redis } from 'ioredis';
-import type { Queryable } from '../db.ts';
 
 export type OutboxMessage =
   | { kind: 'job'; queue: string; name: string; jobId: string; payload: unknown; delayMs?: number }
@@ -68,10 +67,4 @@ export function outboxRowsJson(messages: readonly OutboxMessage[]): string {
       };
     }),
   );
-}
-
-/** Writes messages to the outbox inside the caller's transaction. */
-export async function writeOutbox(tx: Queryable, messages: readonly OutboxMessage[]): Promise<void> {
-  if (messages.length === 0) return;
-  await tx.query(OUTBOX_INSERT('$1'), [outboxRowsJson(messages)]);
 }
