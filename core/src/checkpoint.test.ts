@@ -375,11 +375,19 @@ describe('checkDealAgainstCheckpoint', () => {
     expect(result).toEqual({ ok: false, reason: 'chain does not verify: removed at seq 2' });
   });
 
-  it('accepts a deal absent from the checkpoint only if it started after it', () => {
+  it('accepts a deal absent from the checkpoint only if it started after it, less a clock-skew grace', () => {
     const { cp } = setup();
     expect(checkDealAgainstCheckpoint('deal-c', chainFor('deal-c', 2, 10_001), cp)).toEqual({ ok: true });
     expect(checkDealAgainstCheckpoint('deal-c', [], cp)).toEqual({ ok: true });
-    expect(checkDealAgainstCheckpoint('deal-c', chainFor('deal-c', 2, 10_000), cp)).toEqual({
+    // Stamped a moment before the checkpoint but committed after it (another host's clock): fine.
+    expect(checkDealAgainstCheckpoint('deal-c', chainFor('deal-c', 2, 9_000), cp, 5_000)).toEqual({
+      ok: true,
+    });
+    expect(checkDealAgainstCheckpoint('deal-c', chainFor('deal-c', 2, 5_000), cp, 5_000)).toEqual({
+      ok: false,
+      reason: 'deal missing from checkpoint',
+    });
+    expect(checkDealAgainstCheckpoint('deal-c', chainFor('deal-c', 2, 10_000), cp, 0)).toEqual({
       ok: false,
       reason: 'deal missing from checkpoint',
     });

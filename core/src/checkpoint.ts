@@ -334,10 +334,17 @@ const findHead = (heads: readonly CheckpointHead[], dealId: string): CheckpointH
  * Whether a deal's stored chain is the one the checkpoint saw. `cp` must already have passed
  * verifyCheckpoint (its heads are then sorted, which the lookup relies on).
  */
+/**
+ * Entries are stamped when their change was prepared, not when it committed, and hosts' clocks differ:
+ * a deal whose first entry is this close before a checkpoint may legitimately have committed after it.
+ */
+export const CHECKPOINT_GRACE_MS = 5 * 60_000;
+
 export const checkDealAgainstCheckpoint = (
   dealId: string,
   entries: readonly ActivityEntry[],
   cp: Checkpoint,
+  graceMs = CHECKPOINT_GRACE_MS,
 ): { ok: boolean; reason?: string } => {
   const chain = verifyChain(dealId, entries);
   if (!chain.ok) {
@@ -346,7 +353,7 @@ export const checkDealAgainstCheckpoint = (
   }
   const head = findHead(cp.heads, dealId);
   if (!head) {
-    const checkpointTime = Date.parse(cp.at);
+    const checkpointTime = Date.parse(cp.at) - graceMs;
     const seenBefore = entries.some((entry) => {
       const time = Date.parse(entry.at);
       return Number.isNaN(time) || Number.isNaN(checkpointTime) || time <= checkpointTime;

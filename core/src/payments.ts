@@ -100,6 +100,9 @@ const REVIEW_FOR: Partial<Record<PaymentClass, ReviewReason>> = {
   denylisted: 'denylisted_sender',
 };
 
+/** Why a payment of this class needs a human, if it does. */
+export const reviewReasonFor = (cls: PaymentClass): ReviewReason | undefined => REVIEW_FOR[cls];
+
 /**
  * Computes a deal's funding from all of its recorded payments. Recomputing from the full set each time
  * (instead of adding deltas) is what makes duplicate, reordered and reorged reports harmless.
@@ -120,7 +123,7 @@ export function evaluateFunding(terms: FundingTerms, payments: readonly PaymentR
   for (const c of classified) {
     if (c.class === 'counted') confirmed += c.payment.amount;
     if (c.class === 'confirming') confirming += c.payment.amount;
-    const reason = REVIEW_FOR[c.class];
+    const reason = reviewReasonFor(c.class);
     if (reason) reasons.add(reason);
   }
 

@@ -38,15 +38,21 @@ CREATE TABLE deals (
   fee_payer text NOT NULL CHECK (fee_payer IN ('seller', 'split')),
   underpay_tolerance numeric(78, 0) NOT NULL DEFAULT 0 CHECK (underpay_tolerance >= 0),
   dust_threshold numeric(78, 0) NOT NULL DEFAULT 0 CHECK (dust_threshold >= 0),
-  payment_window_sec integer NOT NULL CHECK (payment_window_sec > 0),
-  delivery_period_sec integer NOT NULL CHECK (delivery_period_sec > 0),
-  inspection_period_sec integer NOT NULL CHECK (inspection_period_sec > 0),
+  -- Periods are bounded to a year: a longer one is a mistake, not a deal.
+  payment_window_sec integer NOT NULL CHECK (payment_window_sec BETWEEN 1 AND 31536000),
+  delivery_period_sec integer NOT NULL CHECK (delivery_period_sec BETWEEN 1 AND 31536000),
+  inspection_period_sec integer NOT NULL CHECK (inspection_period_sec BETWEEN 1 AND 31536000),
   payment_deadline timestamptz,
   delivery_deadline timestamptz,
   inspection_deadline timestamptz,
   funding text NOT NULL DEFAULT 'unpaid' CHECK (funding IN ('unpaid', 'partially_paid', 'funded', 'overpaid')),
   has_payments boolean NOT NULL DEFAULT false,
   confirmed_amount numeric(78, 0) NOT NULL DEFAULT 0 CHECK (confirmed_amount >= 0),
+  -- Included in the window but not yet at the confirmation count: the deal waits for it before expiring.
+  confirming_amount numeric(78, 0) NOT NULL DEFAULT 0 CHECK (confirming_amount >= 0),
+  -- When the deal stopped receiving money (left awaiting_payment / partially_paid / funded); money
+  -- arriving after it is late and goes to review.
+  closed_at timestamptz,
   created_by uuid NOT NULL REFERENCES users (id),
   -- Head of the deal's hash-chained activity log, kept on the row that every change locks anyway.
   log_seq integer NOT NULL DEFAULT 0,
@@ -138,6 +144,8 @@ CREATE TABLE payout_legs (
   recipient text,
   amount numeric(78, 0) NOT NULL CHECK (amount > 0),
   status text NOT NULL DEFAULT 'pending',
+  -- Only the fee leg goes to configuration; every other leg must name the address frozen in the deal.
+  CHECK ((kind = 'fee') = (recipient IS NULL)),
   created_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (deal_id, cause, kind)
 );
@@ -164,7 +172,9 @@ CREATE TABLE outbox (
   name text,
   job_id text,
   payload jsonb NOT NULL,
-  delay_ms integer NOT NULL DEFAULT 0 CHECK (delay_ms >= 0),
+  -- For delayed jobs: when the job is due. The relay computes the delay at delivery, so a backlog or a
+  -- replay after a Redis loss does not push the deadline back.
+  run_at timestamptz,
   created_at timestamptz NOT NULL DEFAULT now(),
   delivered_at timestamptz,
   attempts integer NOT NULL DEFAULT 0,

@@ -5,6 +5,7 @@ import {
   type FundingEvaluation,
   type PaymentRecord,
   paymentKey,
+  reviewReasonFor,
 } from '@amanat/core';
 import type { ActResult, DealStore } from './deals/store.ts';
 
@@ -109,7 +110,7 @@ export async function recordPayments(
         underpayTolerance: deal.underpayTolerance,
         dustThreshold: deal.dustThreshold,
         paymentDeadline: deal.deadlines.payment,
-        closedAt: null,
+        closedAt: deal.closedAt,
         denylist: input.denylist,
         isKnownAsset: input.isKnownAsset,
       },
@@ -122,15 +123,25 @@ export async function recordPayments(
         type: 'record_funding' as const,
         funding: evaluation.status,
         hasPayments: evaluation.hasPayments,
-        reviewReasons: evaluation.reviewReasons,
+        confirmed: evaluation.confirmed,
+        confirming: evaluation.confirming,
+        // Only what this report changed: a reason an operator already cleared does not come back.
+        reviewReasons: [
+          ...new Set(
+            evaluation.payments.flatMap((c) => {
+              const reason = reviewReasonFor(c.class);
+              return changed.includes(c.key) && reason ? [reason] : [];
+            }),
+          ),
+        ].sort(),
       },
       actor: input.actor,
-      before: { ...deal, confirmedAmount: evaluation.confirmed },
+      before: deal,
       facts: { payments: changed, confirmed: evaluation.confirmed, confirming: evaluation.confirming },
       extra: {
         name: 'classify-payments',
         sql: `UPDATE payments p SET classification = x.class
-              FROM upd, jsonb_to_recordset($33::jsonb) AS x(chain_id integer, tx_hash text, log_index integer, class text)
+              FROM upd, jsonb_to_recordset($35::jsonb) AS x(chain_id integer, tx_hash text, log_index integer, class text)
               WHERE p.chain_id = x.chain_id AND p.tx_hash = x.tx_hash AND p.log_index = x.log_index`,
         params: [
           JSON.stringify(

@@ -133,4 +133,15 @@ describe('activity checkpoints', () => {
     expect(result.ok).toBe(false);
     expect(result.checkpoint?.reason).toMatch(/checkpoint file/);
   });
+
+  it('a deal stamped before a checkpoint but committed after it does not stop later checkpoints', async () => {
+    const file = join(dir, 'd.jsonl');
+    const early = new Date();
+    await writer(file).writeOnce(new Date(early.getTime() + 1000));
+    const parties = await awaitingPaymentDeal(store, db.pool);
+    // A slow or skewed writer: its change is stamped before the checkpoint above but lands after it.
+    await store.act(parties.deal.id, { type: 'cancel' }, parties.asBuyer, { now: early });
+    expect(await writer(file).writeOnce(new Date(early.getTime() + 2000))).not.toBeNull();
+    expect(await writer(file).writeOnce(new Date(early.getTime() + 3000))).not.toBeNull();
+  });
 });

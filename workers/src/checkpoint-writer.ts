@@ -41,7 +41,9 @@ export class CheckpointWriter {
         const before = new Map(previous.heads.map((h) => [h.dealId, h]));
         for (const head of heads) {
           const old = before.get(head.dealId);
-          if (old && old.seq === head.seq && old.hash === head.hash) continue;
+          // Only chains the last checkpoint pinned can have been rewritten under it; a deal new since
+          // then (even one stamped a moment before it, by a slower clock) has nothing to check yet.
+          if (!old || (old.seq === head.seq && old.hash === head.hash)) continue;
           const check = checkDealAgainstCheckpoint(
             head.dealId,
             await readActivity(tx, head.dealId),

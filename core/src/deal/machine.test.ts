@@ -36,6 +36,11 @@ const deal = (over: Partial<DealSnapshot> = {}): DealSnapshot => ({
   deadlines: { payment: null, delivery: null, inspection: null },
   funding: 'unpaid',
   hasPayments: false,
+  confirmed: 0n,
+  confirming: 0n,
+  payoutAddressSet: true,
+  refundAddressSet: true,
+  closedAt: null,
   ...over,
 });
 
@@ -49,12 +54,25 @@ const codeOf = (fn: () => unknown): string | null => {
   }
 };
 
+/** What the payment evaluation reports, with amounts that fit the status (100 due). */
+const funding = (status: DealSnapshot['funding'], reviewReasons: string[] = []): DealAction => {
+  const confirmed = { unpaid: 0n, partially_paid: 40n, funded: 100n, overpaid: 120n }[status];
+  return {
+    type: 'record_funding',
+    funding: status,
+    hasPayments: confirmed > 0n,
+    confirmed,
+    confirming: 0n,
+    reviewReasons,
+  };
+};
+
 /** A representative action of each type, for the table. */
 const SAMPLE_ACTIONS: Record<DealActionType, DealAction> = {
   join: { type: 'join', role: 'buyer' },
   accept: { type: 'accept' },
   cancel: { type: 'cancel' },
-  record_funding: { type: 'record_funding', funding: 'funded', hasPayments: true, reviewReasons: [] },
+  record_funding: funding('funded'),
   expire: { type: 'expire' },
   mark_delivered: { type: 'mark_delivered' },
   confirm_receipt: { type: 'confirm_receipt' },
@@ -139,12 +157,7 @@ describe('lifecycle', () => {
     expect(accepted.to).toBe('awaiting_payment');
     expect(accepted.next.deadlines.payment).toEqual(at(10 + 24 * HOUR));
     d = accepted.next;
-    const funded = decide(
-      d,
-      { type: 'record_funding', funding: 'funded', hasPayments: true, reviewReasons: [] },
-      actors.system,
-      at(100),
-    );
+    const funded = decide(d, funding('funded'), actors.system, at(100));
     expect(funded.to).toBe('funded');
     expect(funded.next.deadlines.delivery).toEqual(at(100 + 72 * HOUR));
     d = funded.next;
@@ -228,20 +241,14 @@ describe('lifecycle', () => {
   });
 
   it('funding moves a collecting deal both ways; a loss after delivery flags review instead', () => {
-    const rec = (funding: DealSnapshot['funding']): DealAction => ({
-      type: 'record_funding',
-      funding,
-      hasPayments: funding !== 'unpaid',
-      reviewReasons: [],
-    });
     const paying = deal({ state: 'awaiting_payment' });
-    expect(decide(paying, rec('partially_paid'), actors.system, T0).to).toBe('partially_paid');
-    expect(decide(paying, rec('overpaid'), actors.system, T0).to).toBe('funded');
-    const funded = decide(paying, rec('funded'), actors.system, T0).next;
-    const back = decide(funded, rec('partially_paid'), actors.system, T0);
+    expect(decide(paying, funding('partially_paid'), actors.system, T0).to).toBe('partially_paid');
+    expect(decide(paying, funding('overpaid'), actors.system, T0).to).toBe('funded');
+    const funded = decide(paying, funding('funded'), actors.system, T0).next;
+    const back = decide(funded, funding('partially_paid'), actors.system, T0);
     expect([back.to, back.next.deadlines.delivery]).toEqual(['partially_paid', null]);
     const delivered = deal({ state: 'delivered', funding: 'funded' });
-    const lost = decide(delivered, rec('partially_paid'), actors.system, T0);
+    const lost = decide(delivered, funding('partially_paid'), actors.system, T0);
     expect([lost.to, lost.next.needsReview, lost.reviewReasons]).toEqual([
       'delivered',
       true,
@@ -311,6 +318,37 @@ describe('lifecycle', () => {
       ),
     ).toBe('split_amount_invalid');
   });
+  it('a payment made in time that is still confirming holds off expiry', () => {
+    const d = deal({
+      state: 'awaiting_payment',
+      hasPayments: true,
+      confirming: 100n,
+      deadlines: { payment: at(50), delivery: null, inspection: null },
+    });
+    expect(codeOf(() => decide(d, { type: 'expire' }, actors.system, at(60)))).toBe('payments_confirming');
+  });
+
+  it('each party gives the address its money would go to before accepting', () => {
+    const d = deal({ acceptedBySeller: false, payoutAddressSet: false });
+    expect(codeOf(() => decide(d, { type: 'accept' }, actors.seller, T0))).toBe('address_required');
+    const b = deal({ refundAddressSet: false });
+    expect(codeOf(() => decide(b, { type: 'accept' }, actors.buyer, T0))).toBe('address_required');
+  });
+
+  it('a deal stops receiving when it leaves the collecting states; money after that goes to review', () => {
+    const funded = deal({ state: 'funded', funding: 'funded', confirmed: 100n });
+    const cancelled = decide(funded, { type: 'cancel' }, actors.seller, at(5));
+    expect(cancelled.next.closedAt).toEqual(at(5));
+    const more = decide(cancelled.next, { ...funding('overpaid') }, actors.system, at(9));
+    expect([more.to, more.next.needsReview, more.reviewReasons]).toEqual([
+      'refunding',
+      true,
+      ['funds_changed_after_close'],
+    ]);
+    expect(more.next.closedAt).toEqual(at(5));
+    const same = decide(cancelled.next, funding('funded'), actors.system, at(9));
+    expect(same.next.needsReview).toBe(false);
+  });
 });
 
 describe('random action sequences', () => {
@@ -320,12 +358,13 @@ describe('random action sequences', () => {
   const actionArb: fc.Arbitrary<DealAction> = fc.oneof(
     fc.constant<DealAction>({ type: 'accept' }),
     fc.constant<DealAction>({ type: 'cancel' }),
-    fc.record({ funding: fundingArb, review: fc.boolean() }).map(
-      ({ funding, review }): DealAction => ({
-        type: 'record_funding',
-        funding,
-        hasPayments: funding !== 'unpaid',
-        reviewReasons: review ? ['late_payment'] : [],
+    fc.record({ status: fundingArb, review: fc.boolean(), confirming: fc.boolean() }).map(
+      ({ status, review, confirming }): DealAction => ({
+        ...(funding(status, review ? ['late_payment'] : []) as Extract<
+          DealAction,
+          { type: 'record_funding' }
+        >),
+        confirming: confirming ? 10n : 0n,
       }),
     ),
     fc.constant<DealAction>({ type: 'expire' }),

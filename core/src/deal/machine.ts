@@ -1,6 +1,12 @@
 import type { Actor } from '../activity-log.ts';
 import { DomainError } from '../errors.ts';
-import { DEAL_STATES, type DealState, type FundingStatus, isFullyFunded } from './states.ts';
+import {
+  DEAL_STATES,
+  type DealState,
+  type FundingStatus,
+  isFullyFunded,
+  RECEIVING_STATES,
+} from './states.ts';
 
 export type PartyRole = 'seller' | 'buyer';
 export type ActorRole = PartyRole | 'arbitrator' | 'operator' | 'system';
@@ -34,6 +40,15 @@ export interface DealSnapshot {
   funding: FundingStatus;
   /** Any included payment to the deposit address that still counts (pending or confirmed, not reorged). */
   hasPayments: boolean;
+  /** Confirmed money of the deal's asset that counts, base units. */
+  confirmed: bigint;
+  /** Money of the deal's asset inside the window that is still below its confirmation count. */
+  confirming: bigint;
+  /** Whether the seller has given a payout address and the buyer a refund address. */
+  payoutAddressSet: boolean;
+  refundAddressSet: boolean;
+  /** When the deal stopped receiving money; later arrivals are late. */
+  closedAt: Date | null;
 }
 
 export type DisputeOutcome =
@@ -45,7 +60,14 @@ export type DealAction =
   | { type: 'join'; role: PartyRole }
   | { type: 'accept' }
   | { type: 'cancel'; reason?: string }
-  | { type: 'record_funding'; funding: FundingStatus; hasPayments: boolean; reviewReasons: string[] }
+  | {
+      type: 'record_funding';
+      funding: FundingStatus;
+      hasPayments: boolean;
+      confirmed: bigint;
+      confirming: bigint;
+      reviewReasons: string[];
+    }
   | { type: 'expire' }
   | { type: 'mark_delivered' }
   | { type: 'confirm_receipt' }
@@ -107,6 +129,8 @@ export const DEAL_ERROR_KIND = {
   payment_already_received: 'conflict',
   delivery_deadline_not_passed: 'conflict',
   payment_deadline_not_passed: 'conflict',
+  payments_confirming: 'conflict',
+  address_required: 'conflict',
   inspection_period_over: 'conflict',
   inspection_not_over: 'conflict',
   not_funded: 'conflict',
@@ -201,6 +225,15 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
           'Both a seller and a buyer must join before the terms can be accepted',
         );
       }
+      // Money can only ever go to an address its owner gave: no payout decision may lack one later.
+      if (role === 'seller' ? !deal.payoutAddressSet : !deal.refundAddressSet) {
+        reject(
+          'address_required',
+          role === 'seller'
+            ? 'Give the address your payout should go to before accepting'
+            : 'Give the address a refund should go to before accepting',
+        );
+      }
       if (role === 'seller') next.acceptedBySeller = true;
       else next.acceptedByBuyer = true;
       if (next.acceptedBySeller && next.acceptedByBuyer) {
@@ -236,6 +269,8 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
     case 'record_funding': {
       next.funding = action.funding;
       next.hasPayments = action.hasPayments;
+      next.confirmed = action.confirmed;
+      next.confirming = action.confirming;
       reviewReasons.push(...action.reviewReasons);
       if (deal.state === 'awaiting_payment' || deal.state === 'partially_paid' || deal.state === 'funded') {
         next.state = collectingStateFor(action.funding);
@@ -246,6 +281,9 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
       } else if (!isFullyFunded(action.funding) && isFullyFunded(deal.funding)) {
         // Money the deal was built on is gone (a reorg) after the deal moved on: a human decides.
         reviewReasons.push('funding_lost_after_progress');
+      } else if (action.confirmed !== deal.confirmed) {
+        // The deal no longer collects, so whatever was decided did not include this money.
+        reviewReasons.push('funds_changed_after_close');
       }
       if (reviewReasons.length > 0) next.needsReview = true;
       break;
@@ -254,6 +292,8 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
       if (deal.deadlines.payment === null || now < deal.deadlines.payment) {
         reject('payment_deadline_not_passed', 'The payment window has not closed yet');
       }
+      // A payment made in time is still confirming: the deal waits for it rather than expire under it.
+      if (deal.confirming > 0n) reject('payments_confirming', 'A payment made in time is still confirming');
       next.state = 'expired';
       // Whatever arrived goes back to the buyer.
       if (deal.hasPayments) payout = { kind: 'refund' };
@@ -328,5 +368,6 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
     }
   }
 
+  if (RECEIVING_STATES.includes(deal.state) && !RECEIVING_STATES.includes(next.state)) next.closedAt = now;
   return { action: action.type, from: deal.state, to: next.state, next, payout, reviewReasons };
 }

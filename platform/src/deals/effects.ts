@@ -3,6 +3,7 @@ import {
   type ActivityEntry,
   type DeadlineKind,
   type DealEvent,
+  type DealState,
   type DealTransition,
   deadlineJobId,
   JOBS,
@@ -16,10 +17,11 @@ import { type DealRecord, partyIds } from './record.ts';
 
 export type StorageMode = 'pg_only' | 'dual';
 
-const DEADLINE_KINDS: Array<[keyof DealRecord['deadlines'], DeadlineKind]> = [
-  ['payment', 'payment-window'],
-  ['delivery', 'delivery-deadline'],
-  ['inspection', 'inspection-end'],
+/** Each deadline, its job, and the states in which it still means something. */
+const DEADLINE_KINDS: Array<[keyof DealRecord['deadlines'], DeadlineKind, readonly DealState[]]> = [
+  ['payment', 'payment-window', ['awaiting_payment', 'partially_paid']],
+  ['delivery', 'delivery-deadline', ['funded']],
+  ['inspection', 'inspection-end', ['delivered']],
 ];
 
 /**
@@ -34,9 +36,8 @@ export function dealEffects(input: {
   transition: Pick<DealTransition, 'action'> | { action: 'create' };
   payoutLegs: PayoutLeg[];
   storageMode: StorageMode;
-  now: Date;
 }): OutboxMessage[] {
-  const { before, after, entry, now } = input;
+  const { before, after, entry } = input;
   const audience = partyIds(after);
   const event: DealEvent = {
     id: randomUUID(),
@@ -51,9 +52,11 @@ export function dealEffects(input: {
   };
   const messages: OutboxMessage[] = [{ kind: 'deal_event', event }];
 
-  for (const [field, kind] of DEADLINE_KINDS) {
+  for (const [field, kind, states] of DEADLINE_KINDS) {
     const due = after.deadlines[field];
-    if (due === null || due.getTime() === before?.deadlines[field]?.getTime()) continue;
+    // A cleared review re-arms the live deadline: a job that fired while the deal was flagged did nothing.
+    const rearm = input.transition.action === 'clear_review' && states.includes(after.state);
+    if (due === null || (!rearm && due.getTime() === before?.deadlines[field]?.getTime())) continue;
     const payload = { dealId: after.id, kind, version: after.version, dueAt: due.toISOString() };
     messages.push({
       kind: 'job',
@@ -61,7 +64,7 @@ export function dealEffects(input: {
       name: kind,
       jobId: deadlineJobId(payload),
       payload,
-      delayMs: Math.max(0, due.getTime() - now.getTime()),
+      runAt: due,
     });
   }
 

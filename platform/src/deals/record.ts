@@ -36,6 +36,9 @@ export interface DealRecord {
   funding: FundingStatus;
   hasPayments: boolean;
   confirmedAmount: bigint;
+  confirmingAmount: bigint;
+  /** When the deal stopped receiving money; null while it still collects. */
+  closedAt: Date | null;
   createdBy: string;
   seller: DealParty | null;
   buyer: DealParty | null;
@@ -98,6 +101,8 @@ export function dealFromRow(row: Row): DealRecord {
     funding: row.funding,
     hasPayments: row.has_payments,
     confirmedAmount: toBigInt(row.confirmed_amount),
+    confirmingAmount: toBigInt(row.confirming_amount),
+    closedAt: row.closed_at,
     createdBy: row.created_by,
     seller: party(row, 'seller'),
     buyer: party(row, 'buyer'),
@@ -122,6 +127,11 @@ export const snapshotOf = (deal: DealRecord): DealSnapshot => ({
   deadlines: deal.deadlines,
   funding: deal.funding,
   hasPayments: deal.hasPayments,
+  confirmed: deal.confirmedAmount,
+  confirming: deal.confirmingAmount,
+  payoutAddressSet: deal.seller?.address != null,
+  refundAddressSet: deal.buyer?.address != null,
+  closedAt: deal.closedAt,
 });
 
 export const partyIds = (deal: Pick<DealRecord, 'seller' | 'buyer'>): string[] =>

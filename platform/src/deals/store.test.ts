@@ -248,6 +248,84 @@ describe('DealStore', () => {
     expect(replay.transition).toBeNull();
   });
 
+  it('money that arrives after a deal stopped receiving is late: recorded, flagged, never counted', async () => {
+    const { deal, asBuyer } = await awaitingPaymentDeal(store, db.pool);
+    const cancelled = await store.act(deal.id, { type: 'cancel' }, asBuyer);
+    expect(cancelled.deal.closedAt).not.toBeNull();
+    const late = {
+      ...payment(`0x${'5'.repeat(40)}`, 100_000_000n, 'confirmed', 31),
+      blockTimestamp: new Date(Date.now() + 1000),
+    };
+    const base = { dealId: deal.id, denylist: new Set<string>(), isKnownAsset: known, actor: system };
+    const r = await recordPayments(store, { ...base, payments: [late] });
+    expect(r.transition?.deal).toMatchObject({
+      state: 'cancelled',
+      funding: 'unpaid',
+      confirmedAmount: 0n,
+      needsReview: true,
+      reviewReasons: ['late_payment'],
+    });
+    // Cleared by an operator, the same report does not flag the deal again.
+    const op = { kind: 'user', userId: deal.createdBy, role: 'operator' } as const;
+    await store.act(deal.id, { type: 'clear_review', note: 'refund arranged with the sender' }, op);
+    expect((await recordPayments(store, { ...base, payments: [late] })).transition).toBeNull();
+    expect((await store.get(deal.id))?.needsReview).toBe(false);
+  });
+
+  it('a month-long delivery period schedules its deadline by due time; clearing a review re-arms deadlines', async () => {
+    const month = 30 * 24 * 3600;
+    const p = await makeParties(db.pool);
+    const { deal } = await store.create(
+      newDealInput(p.seller.id, {
+        periods: { paymentWindowSec: month, deliveryPeriodSec: month, inspectionPeriodSec: month },
+      }),
+    );
+    await store.act(deal.id, { type: 'join', role: 'buyer' }, p.asBuyer, { partyAddress: BUYER_ADDRESS });
+    await store.act(deal.id, { type: 'accept' }, p.asBuyer);
+    const funded = await recordPayments(store, {
+      dealId: deal.id,
+      payments: [payment(`0x${'6'.repeat(40)}`, 100_000_000n, 'confirmed', 41)],
+      denylist: new Set(),
+      isKnownAsset: known,
+      actor: system,
+    });
+    const delivery = funded.transition?.deal.deadlines.delivery as Date;
+    expect(delivery.getTime() - Date.now()).toBeGreaterThan((month - 60) * 1000);
+    const deadlineRows = async () =>
+      (
+        await db.pool.query(
+          `SELECT name, run_at FROM outbox WHERE target = 'deadlines' AND payload->>'dealId' = $1 ORDER BY id`,
+          [deal.id],
+        )
+      ).rows;
+    expect((await deadlineRows()).map((r) => [r.name, r.run_at.getTime()])).toContainEqual([
+      'delivery-deadline',
+      delivery.getTime(),
+    ]);
+    const before = (await deadlineRows()).length;
+    const op = { kind: 'user', userId: deal.createdBy, role: 'operator' } as const;
+    await store.act(deal.id, { type: 'flag_review', reason: 'manual check' }, op);
+    await store.act(deal.id, { type: 'clear_review', note: 'checked' }, op);
+    const rearmed = (await deadlineRows()).slice(before).map((r) => r.name);
+    expect(rearmed).toEqual(['delivery-deadline']);
+  });
+
+  it('a party cannot accept without the address its money would go to', async () => {
+    const p = await makeParties(db.pool);
+    const { deal } = await store.create(newDealInput(p.seller.id));
+    await store.act(deal.id, { type: 'join', role: 'buyer' }, p.asBuyer);
+    await expect(store.act(deal.id, { type: 'accept' }, p.asBuyer)).rejects.toMatchObject({
+      code: 'address_required',
+    });
+    // And the database refuses a payout leg without a recipient whatever the code does.
+    await expect(
+      db.pool.query(
+        `INSERT INTO payout_legs (deal_id, cause, kind, chain_id, token, recipient, amount) VALUES ($1, 'x', 'seller', 1, 'native', NULL, 1)`,
+        [deal.id],
+      ),
+    ).rejects.toThrow(/check constraint/);
+  });
+
   it('a reorg after delivery keeps the state, flags review and blocks release', async () => {
     const { deal, asSeller, asBuyer } = await awaitingPaymentDeal(store, db.pool);
     const to = `0x${'7'.repeat(40)}`;

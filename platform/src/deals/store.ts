@@ -177,6 +177,8 @@ export class DealStore {
       funding: 'unpaid',
       hasPayments: false,
       confirmedAmount: 0n,
+      confirmingAmount: 0n,
+      closedAt: null,
       createdBy: input.creatorId,
       seller: input.creatorRole === 'seller' ? creator : null,
       buyer: input.creatorRole === 'buyer' ? creator : null,
@@ -193,7 +195,6 @@ export class DealStore {
       transition: { action: 'create' },
       payoutLegs: [],
       storageMode: this.storageMode,
-      now,
     });
     await this.pool.query({
       name: 'deal-create',
@@ -312,6 +313,15 @@ export class DealStore {
           terms: before.feeTerms,
         })
       : [];
+    // The state machine makes each party give an address before accepting; deals imported from the
+    // legacy store may still lack one, and then no payout is decided rather than one without a recipient.
+    const unaddressed = legs.find((l) => l.kind !== 'fee' && legRecipient(before, l.kind) === null);
+    if (unaddressed) {
+      throw new DomainError(
+        'payout_address_missing',
+        `The ${unaddressed.kind === 'seller' ? 'seller has' : 'buyer has'} not given an address to pay to`,
+      );
+    }
     const entry = appendEntry(before.logSeq === 0 ? null : { seq: before.logSeq, hash: before.logHead }, {
       dealId: before.id,
       at: now.toISOString(),
@@ -337,6 +347,9 @@ export class DealStore {
       deadlines: t.next.deadlines,
       funding: t.next.funding,
       hasPayments: t.next.hasPayments,
+      confirmedAmount: t.next.confirmed,
+      confirmingAmount: t.next.confirming,
+      closedAt: t.next.closedAt,
       deposit,
       logSeq: entry.seq,
       logHead: entry.hash,
@@ -357,7 +370,6 @@ export class DealStore {
       transition: t,
       payoutLegs: legs,
       storageMode: this.storageMode,
-      now,
     });
     return {
       before,
@@ -404,6 +416,8 @@ export class DealStore {
       after.hasPayments,
       before.version,
       after.confirmedAmount.toString(),
+      after.confirmingAmount.toString(),
+      after.closedAt,
       ...(extra?.params ?? []),
     ];
     const { rows } = await this.pool.query({
@@ -411,17 +425,18 @@ export class DealStore {
       text: `WITH upd AS (
          UPDATE deals SET state = $22, needs_review = $23, review_reasons = $24, version = $25,
            payment_deadline = $26, delivery_deadline = $27, inspection_deadline = $28, funding = $29,
-           has_payments = $30, confirmed_amount = $32, log_seq = $2, log_head = $10, updated_at = $3
+           has_payments = $30, confirmed_amount = $32, confirming_amount = $33, closed_at = $34, log_seq = $2,
+           log_head = $10, updated_at = $3
          WHERE id = $1 AND version = $31
          RETURNING id
        ), activity AS (
          INSERT INTO activity_log (${ACTIVITY_COLUMNS})
          SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM upd
        ), outbox_rows AS (
-         INSERT INTO outbox (kind, target, name, job_id, payload, delay_ms)
-         SELECT x.kind, x.target, x.name, x.job_id, x.payload, x.delay_ms
+         INSERT INTO outbox (kind, target, name, job_id, payload, run_at)
+         SELECT x.kind, x.target, x.name, x.job_id, x.payload, x.run_at
          FROM upd, jsonb_to_recordset($11::jsonb)
-           AS x(kind text, target text, name text, job_id text, payload jsonb, delay_ms integer)
+           AS x(kind text, target text, name text, job_id text, payload jsonb, run_at timestamptz)
        ), legs AS (
          INSERT INTO payout_legs (deal_id, cause, kind, chain_id, token, recipient, amount)
          SELECT upd.id, $12, x.kind, $13, $14, x.recipient, x.amount
@@ -452,7 +467,7 @@ export interface Prepared {
 
 /**
  * More rows to write in the same statement as a deal change, only if the change applies. Its SQL sees
- * the CTE `upd` (one row, `id`, when the change applies) and its parameters start at $33.
+ * the CTE `upd` (one row, `id`, when the change applies) and its parameters start at $35.
  */
 export interface ExtraWrite {
   /** Names the prepared statement variant; the same name must always come with the same SQL. */

@@ -113,9 +113,9 @@ async function importDeal(pool: Pool, doc: LegacyDealDoc, now: Date): Promise<'i
          token, price, amount_due, fee, seller_fee, buyer_fee, fee_bps, fee_min, fee_payer, underpay_tolerance,
          dust_threshold, payment_window_sec, delivery_period_sec, inspection_period_sec, payment_deadline,
          delivery_deadline, inspection_deadline, funding, has_payments, confirmed_amount, created_by, log_seq,
-         log_head, created_at, updated_at)
+         log_head, created_at, updated_at, confirming_amount, closed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-         $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)
+         $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)
        ON CONFLICT (id) DO NOTHING`,
       [
         d.id,
@@ -152,6 +152,8 @@ async function importDeal(pool: Pool, doc: LegacyDealDoc, now: Date): Promise<'i
         entry.hash,
         d.createdAt,
         d.updatedAt,
+        d.confirmingAmount.toString(),
+        d.closedAt,
       ],
     );
     // Another run imported it since the check above; undo the user rows this attempt may have added.

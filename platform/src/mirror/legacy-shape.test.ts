@@ -88,6 +88,8 @@ const dealRecord: fc.Arbitrary<{ deal: DealRecord; telegramIds: Map<string, bigi
       funding: g.funding,
       hasPayments: g.flags[1],
       confirmedAmount: g.confirmed,
+      confirmingAmount: g.confirmed / 3n,
+      closedAt: g.times[1],
       createdBy: seller?.userId ?? buyer.userId,
       seller,
       buyer,

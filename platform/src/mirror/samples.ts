@@ -69,8 +69,10 @@ export const sampleLegacyDeals = (): LegacyDealDoc[] => [
     underpayTolerance: '0',
     dustThreshold: '10000',
     confirmedAmount: '0',
+    confirmingAmount: '0',
     windows: { paymentSec: 3600, deliverySec: 604_800, inspectionSec: 259_200 },
     deadlines: { payment: null, delivery: null, inspection: null },
+    closedAt: null,
     seller: {
       userId: SAMPLE_USER_IDS.aigerim,
       telegramId: '100200300',
@@ -106,8 +108,10 @@ export const sampleLegacyDeals = (): LegacyDealDoc[] => [
     underpayTolerance: '1000',
     dustThreshold: '10000',
     confirmedAmount: '0',
+    confirmingAmount: '0',
     windows: { paymentSec: 7200, deliverySec: 432_000, inspectionSec: 172_800 },
     deadlines: { payment: at('2025-04-02T14:30:00.000Z'), delivery: null, inspection: null },
+    closedAt: null,
     seller: {
       userId: SAMPLE_USER_IDS.timur,
       telegramId: '100200301',
@@ -149,12 +153,14 @@ export const sampleLegacyDeals = (): LegacyDealDoc[] => [
     underpayTolerance: '0',
     dustThreshold: '1000000000000',
     confirmedAmount: '1600000000000000000',
+    confirmingAmount: '0',
     windows: { paymentSec: 3600, deliverySec: 259_200, inspectionSec: 86_400 },
     deadlines: {
       payment: at('2025-05-10T09:00:00.000Z'),
       delivery: at('2025-05-13T09:20:00.000Z'),
       inspection: at('2025-05-12T18:00:00.000Z'),
     },
+    closedAt: at('2025-05-11T18:00:00.000Z'),
     seller: {
       userId: SAMPLE_USER_IDS.aigerim,
       telegramId: '100200300',

@@ -180,4 +180,34 @@ describe('outbox relay', () => {
     expect(rows.map((r) => r.n)).toEqual(['2', '3']);
     await db.pool.query(`DELETE FROM outbox WHERE target = 'x'`);
   });
+
+  it('delays a deadline job until its due time, counted from delivery, not from when it was written', async () => {
+    const dueSoon = new Date(Date.now() + 3_600_000);
+    const overdue = new Date(Date.now() - 60_000);
+    const payload = (kind: string) => ({
+      dealId: '0b8f2a52-3d1e-4c53-9a47-0d6f0c7c2f11',
+      kind,
+      version: 9,
+      dueAt: dueSoon.toISOString(),
+    });
+    await db.pool.query(
+      `INSERT INTO outbox (kind, target, name, job_id, payload, run_at, created_at) VALUES
+         ('job', 'deadlines', 'inspection-end', 'due-later', $1, $2, now() - interval '2 days'),
+         ('job', 'deadlines', 'payment-window', 'due-past', $3, $4, now() - interval '2 days')`,
+      [payload('inspection-end'), dueSoon, payload('payment-window'), overdue],
+    );
+    const { relay: rel, producer } = relay();
+    await producer.connect();
+    await rel.drainOnce();
+    await rel.stop();
+    producer.disconnect();
+    const deadlines = new Queue('deadlines', { connection: r.redis, prefix: redisKeys(r.prefix).bullPrefix });
+    const later = await deadlines.getJob('due-later');
+    const past = await deadlines.getJob('due-past');
+    expect(await later?.getState()).toBe('delayed');
+    expect(later?.opts.delay).toBeGreaterThan(3_590_000);
+    expect(later?.opts.delay).toBeLessThanOrEqual(3_600_000);
+    expect(await past?.getState()).toBe('waiting');
+    await deadlines.close();
+  });
 });

@@ -19,7 +19,7 @@ interface OutboxRow {
   name: string | null;
   job_id: string | null;
   payload: unknown;
-  delay_ms: number;
+  run_at: Date | null;
 }
 
 interface JobSpec {
@@ -108,7 +108,7 @@ export class OutboxRelay {
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<OutboxRow>(
-        `SELECT id, kind, target, name, job_id, payload, delay_ms FROM outbox
+        `SELECT id, kind, target, name, job_id, payload, run_at FROM outbox
          WHERE delivered_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.opts.batchSize],
       );
@@ -147,10 +147,12 @@ export class OutboxRelay {
     const keys = redisKeys(this.opts.prefix);
     for (const row of rows) {
       if (row.kind === 'job') {
+        // Due time, not a stored delay: a relay backlog or a replay must not push a deadline back.
+        const delay = row.run_at ? row.run_at.getTime() - Date.now() : 0;
         addJob(row.target, {
           name: row.name as string,
           data: row.payload,
-          opts: { jobId: row.job_id as string, ...(row.delay_ms > 0 ? { delay: row.delay_ms } : {}) },
+          opts: { jobId: row.job_id as string, ...(delay > 0 ? { delay } : {}) },
         });
       } else if (row.kind === 'publish') {
         publishes.push([keys.channel(row.target), JSON.stringify(row.payload)]);

@@ -2,7 +2,7 @@ import { DEAL_EVENTS_CHANNEL, type DealEvent, JOB_SCHEMAS, type QUEUES, redisKey
 import type { Redis } from 'ioredis';
 
 export type OutboxMessage =
-  | { kind: 'job'; queue: string; name: string; jobId: string; payload: unknown; delayMs?: number }
+  | { kind: 'job'; queue: string; name: string; jobId: string; payload: unknown; runAt?: Date }
   | { kind: 'publish'; channel: string; payload: unknown }
   /** Published for the app and fanned out by the relay into one notification job per party. */
   | { kind: 'deal_event'; event: DealEvent };
@@ -23,10 +23,10 @@ const schemaFor = (queue: string) =>
 
 /** SQL that inserts the rows of a JSON parameter (see `outboxRowsJson`) into the outbox. */
 export const OUTBOX_INSERT = (param: string) => `
-  INSERT INTO outbox (kind, target, name, job_id, payload, delay_ms)
-  SELECT kind, target, name, job_id, payload, delay_ms
+  INSERT INTO outbox (kind, target, name, job_id, payload, run_at)
+  SELECT kind, target, name, job_id, payload, run_at
   FROM jsonb_to_recordset(${param}::jsonb)
-    AS x(kind text, target text, name text, job_id text, payload jsonb, delay_ms integer)`;
+    AS x(kind text, target text, name text, job_id text, payload jsonb, run_at timestamptz)`;
 
 /**
  * Outbox messages as one JSON parameter. Job payloads are checked against their queue's schema here,
@@ -37,14 +37,13 @@ export function outboxRowsJson(messages: readonly OutboxMessage[]): string {
     messages.map((m) => {
       if (m.kind === 'job') {
         schemaFor(m.queue)?.parse(m.payload);
-        const delay = m.delayMs ?? 0;
         return {
           kind: 'job',
           target: m.queue,
           name: m.name,
           job_id: m.jobId,
           payload: m.payload,
-          delay_ms: delay,
+          run_at: m.runAt?.toISOString() ?? null,
         };
       }
       if (m.kind === 'deal_event') {
@@ -54,7 +53,7 @@ export function outboxRowsJson(messages: readonly OutboxMessage[]): string {
           name: null,
           job_id: null,
           payload: m.event,
-          delay_ms: 0,
+          run_at: null,
         };
       }
       return {
@@ -63,7 +62,7 @@ export function outboxRowsJson(messages: readonly OutboxMessage[]): string {
         name: null,
         job_id: null,
         payload: m.payload,
-        delay_ms: 0,
+        run_at: null,
       };
     }),
   );
