@@ -7,6 +7,7 @@ import {
   paymentKey,
   reviewReasonFor,
 } from '@amanat/core';
+import { DEAL_WITH_PAYMENTS_SELECT, type DealRecord, dealFromRow } from './deals/record.ts';
 import type { ActResult, DealStore } from './deals/store.ts';
 
 export interface RecordPaymentsInput {
@@ -38,7 +39,7 @@ const paymentFromRow = (r: Row): PaymentRecord => ({
   amount: BigInt(r.amount),
   blockNumber: BigInt(r.block_number),
   blockHash: r.block_hash,
-  blockTimestamp: r.block_timestamp,
+  blockTimestamp: new Date(r.block_timestamp),
   status: r.status,
 });
 
@@ -96,66 +97,76 @@ export async function recordPayments(
 
   let evaluation: FundingEvaluation | null = null;
   let changed: string[] = [];
-  const result = await store.change(input.dealId, { now }, async (deal) => {
-    const { rows } = await store.pool.query('SELECT * FROM payments WHERE deal_id = $1 ORDER BY id', [
-      deal.id,
-    ]);
-    const stored = new Map(
-      rows.map((r: Row) => [paymentKey(paymentFromRow(r)), r.classification as string | null]),
-    );
-    evaluation = evaluateFunding(
-      {
-        asset: deal.asset,
-        amountDue: deal.quote.amountDue,
-        underpayTolerance: deal.underpayTolerance,
-        dustThreshold: deal.dustThreshold,
-        paymentDeadline: deal.deadlines.payment,
-        closedAt: deal.closedAt,
-        denylist: input.denylist,
-        isKnownAsset: input.isKnownAsset,
-      },
-      rows.map(paymentFromRow),
-    );
-    changed = evaluation.payments.filter((c) => stored.get(c.key) !== c.class).map((c) => c.key);
-    if (changed.length === 0) return null;
-    return {
-      action: {
-        type: 'record_funding' as const,
-        funding: evaluation.status,
-        hasPayments: evaluation.hasPayments,
-        confirmed: evaluation.confirmed,
-        confirming: evaluation.confirming,
-        // Only what this report changed: a reason an operator already cleared does not come back.
-        reviewReasons: [
-          ...new Set(
-            evaluation.payments.flatMap((c) => {
-              const reason = reviewReasonFor(c.class);
-              return changed.includes(c.key) && reason ? [reason] : [];
-            }),
-          ),
-        ].sort(),
-      },
-      actor: input.actor,
-      before: deal,
-      facts: { payments: changed, confirmed: evaluation.confirmed, confirming: evaluation.confirming },
-      extra: {
-        name: 'classify-payments',
-        sql: `UPDATE payments p SET classification = x.class
+  const result = await store.change(
+    input.dealId,
+    { now },
+    async (deal: DealRecord & { payments: Row[] }) => {
+      const rows = deal.payments;
+      const stored = new Map(
+        rows.map((r) => [paymentKey(paymentFromRow(r)), r.classification as string | null]),
+      );
+      evaluation = evaluateFunding(
+        {
+          asset: deal.asset,
+          amountDue: deal.quote.amountDue,
+          underpayTolerance: deal.underpayTolerance,
+          dustThreshold: deal.dustThreshold,
+          paymentDeadline: deal.deadlines.payment,
+          closedAt: deal.closedAt,
+          denylist: input.denylist,
+          isKnownAsset: input.isKnownAsset,
+        },
+        rows.map(paymentFromRow),
+      );
+      changed = evaluation.payments.filter((c) => stored.get(c.key) !== c.class).map((c) => c.key);
+      if (changed.length === 0) return null;
+      return {
+        action: {
+          type: 'record_funding' as const,
+          funding: evaluation.status,
+          hasPayments: evaluation.hasPayments,
+          confirmed: evaluation.confirmed,
+          confirming: evaluation.confirming,
+          // Only what this report changed: a reason an operator already cleared does not come back.
+          reviewReasons: [
+            ...new Set(
+              evaluation.payments.flatMap((c) => {
+                const reason = reviewReasonFor(c.class);
+                return changed.includes(c.key) && reason ? [reason] : [];
+              }),
+            ),
+          ].sort(),
+        },
+        actor: input.actor,
+        before: deal,
+        facts: { payments: changed, confirmed: evaluation.confirmed, confirming: evaluation.confirming },
+        extra: {
+          name: 'classify-payments',
+          sql: `UPDATE payments p SET classification = x.class
               FROM upd, jsonb_to_recordset($35::jsonb) AS x(chain_id integer, tx_hash text, log_index integer, class text)
               WHERE p.chain_id = x.chain_id AND p.tx_hash = x.tx_hash AND p.log_index = x.log_index`,
-        params: [
-          JSON.stringify(
-            evaluation.payments.map((c) => ({
-              chain_id: c.payment.chainId,
-              tx_hash: c.payment.txHash.toLowerCase(),
-              log_index: c.payment.logIndex,
-              class: c.class,
-            })),
-          ),
-        ],
-      },
-    };
-  });
+          params: [
+            JSON.stringify(
+              evaluation.payments.map((c) => ({
+                chain_id: c.payment.chainId,
+                tx_hash: c.payment.txHash.toLowerCase(),
+                log_index: c.payment.logIndex,
+                class: c.class,
+              })),
+            ),
+          ],
+        },
+      };
+    },
+    async (id) => {
+      const { rows } = await store.pool.query({
+        name: 'deal-get-with-payments',
+        text: `${DEAL_WITH_PAYMENTS_SELECT} WHERE d.id = $1`,
+        values: [id],
+      });
+      return rows[0] ? { ...dealFromRow(rows[0]), payments: rows[0].payments_json as Row[] } : null;
+    },
+  );
   return {
     changed,
     evaluation: evaluation as unknown as FundingEvaluation,

@@ -49,15 +49,26 @@ export interface DealRecord {
   updatedAt: Date;
 }
 
-export const DEAL_SELECT = `
-  SELECT d.*,
+const DEAL_COLUMNS = `d.*,
     s.user_id AS seller_id, s.address AS seller_address, s.accepted_at AS seller_accepted_at,
     b.user_id AS buyer_id, b.address AS buyer_address, b.accepted_at AS buyer_accepted_at,
-    da.address AS deposit_address, da.derivation_index AS deposit_index
-  FROM deals d
+    da.address AS deposit_address, da.derivation_index AS deposit_index`;
+const DEAL_FROM = `FROM deals d
   LEFT JOIN deal_parties s ON s.deal_id = d.id AND s.role = 'seller'
   LEFT JOIN deal_parties b ON b.deal_id = d.id AND b.role = 'buyer'
   LEFT JOIN deposit_addresses da ON da.deal_id = d.id`;
+
+export const DEAL_SELECT = `SELECT ${DEAL_COLUMNS} ${DEAL_FROM}`;
+
+/** The deal with all its recorded payments in one read (amounts as text, never JSON numbers). */
+export const DEAL_WITH_PAYMENTS_SELECT = `SELECT ${DEAL_COLUMNS},
+    (SELECT coalesce(json_agg(json_build_object(
+       'chain_id', p.chain_id, 'tx_hash', p.tx_hash, 'log_index', p.log_index, 'token', p.token,
+       'from_address', p.from_address, 'to_address', p.to_address, 'amount', p.amount::text,
+       'block_number', p.block_number::text, 'block_hash', p.block_hash, 'block_timestamp', p.block_timestamp,
+       'status', p.status, 'classification', p.classification) ORDER BY p.id), '[]')
+     FROM payments p WHERE p.deal_id = d.id) AS payments_json
+  ${DEAL_FROM}`;
 
 // biome-ignore lint/suspicious/noExplicitAny: a pg row is untyped until mapped here
 type Row = Record<string, any>;

@@ -255,16 +255,18 @@ export class DealStore {
   }
 
   /**
-   * The optimistic loop behind every change: `prepare` may read more (for example payments) and returns
+   * The optimistic loop behind every change: `load` reads the deal (and whatever else the change decides
+   * on, in the same query), `prepare` returns
    * the action to decide and the extra writes that must commit with it, or null for "nothing to do".
    */
-  async change<R extends Prepared>(
+  async change<R extends Prepared, D extends DealRecord = DealRecord>(
     dealId: string,
     opts: ActOptions,
-    prepare: (deal: DealRecord) => R | null | Promise<R | null>,
+    prepare: (deal: D) => R | null | Promise<R | null>,
+    load: (id: string) => Promise<D | null> = (id) => this.get(id) as Promise<D | null>,
   ): Promise<(ActResult & { prepared: R }) | null> {
     for (let attempt = 1; ; attempt++) {
-      const deal = await this.get(dealId);
+      const deal = UUID.test(dealId) ? await load(dealId) : null;
       if (!deal) throw new DomainError('deal_not_found', 'No such deal');
       if (opts.expectedVersion !== undefined && opts.expectedVersion !== deal.version) {
         throw new DomainError(
