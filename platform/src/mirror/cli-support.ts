@@ -1,7 +1,9 @@
 import { baseConfigSchema } from '@amanat/core';
 import { z } from 'zod';
+import { createPool, type Pool } from '../db.ts';
 import type { BackfillReport } from './backfill.ts';
 import type { CompareResult } from './compare.ts';
+import { connectLegacyMongo, type LegacyMongo } from './mirror.ts';
 
 /** Exit codes of the backfill and verify commands. */
 export const LEGACY_CLI_EXIT = { ok: 0, differs: 1, config: 2 } as const;
@@ -81,4 +83,39 @@ export function formatBackfillReport(what: string, report: BackfillReport): stri
     `${what}: imported ${report.imported}, already present ${report.skipped}, invalid ${report.invalid.length}`,
     ...report.invalid.map((i) => `  invalid ${i.id}: ${i.reason}`),
   ];
+}
+
+/**
+ * The frame of a command that reads both stores: checks the environment (exit 2 with what to set),
+ * opens PostgreSQL and MongoDB, runs `work` for its exit code, reports a failure in one line (exit 1),
+ * and always closes both.
+ */
+export async function runLegacyCommand(
+  name: string,
+  work: (stores: { pool: Pool; mongo: LegacyMongo }) => Promise<number>,
+): Promise<never> {
+  const config = readLegacyEnv(process.env);
+  if (!config.ok) {
+    for (const line of config.lines) console.error(line);
+    process.exit(LEGACY_CLI_EXIT.config);
+  }
+  const pool = createPool({
+    connectionString: config.env.DATABASE_URL,
+    max: 2,
+    applicationName: `amanat-${name}`,
+  });
+  let exitCode: number = LEGACY_CLI_EXIT.differs;
+  try {
+    const mongo = await connectLegacyMongo(config.env.MONGO_URL, config.env.MONGO_DB);
+    try {
+      exitCode = await work({ pool, mongo });
+    } finally {
+      await mongo.close();
+    }
+  } catch (error) {
+    console.error(`${name} could not finish: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    await pool.end();
+  }
+  process.exit(exitCode);
 }
