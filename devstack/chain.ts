@@ -258,11 +258,12 @@ function killAllSync(): void {
 }
 
 function onParentSignal(signal: NodeJS.Signals): void {
+  // A host with its own handler (the launcher) stops anvil in its own order; the 'exit' hook remains
+  // for a crash. Otherwise stop anvil and restore Node's default "exit on signal".
+  if (process.listenerCount(signal) > 1) return;
   killAllSync();
-  // Listening for a signal disables Node's default "exit on signal"; restore it unless the host
-  // program has its own handler (it then decides when to exit).
   uninstallParentHooks();
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  process.kill(process.pid, signal);
 }
 
 function installParentHooks(): void {
