@@ -119,10 +119,10 @@ export class DealStore {
     this.onCommitted = opts.onCommitted ?? (() => {});
   }
 
-  async get(id: string, db: Pick<Pool, 'query'> = this.pool): Promise<DealRecord | null> {
+  async get(id: string): Promise<DealRecord | null> {
     if (!UUID.test(id)) return null;
     // Named statements are planned once per connection; these run on every change.
-    const { rows } = await db.query({
+    const { rows } = await this.pool.query({
       name: 'deal-get',
       text: `${DEAL_SELECT} WHERE d.id = $1`,
       values: [id],
@@ -256,8 +256,8 @@ export class DealStore {
 
   /**
    * The optimistic loop behind every change: `load` reads the deal (and whatever else the change decides
-   * on, in the same query), `prepare` returns
-   * the action to decide and the extra writes that must commit with it, or null for "nothing to do".
+   * on, in the same query); `prepare` returns the action to decide and any extra writes that must commit
+   * with it, or null for "nothing to do".
    */
   async change<R extends Prepared, D extends DealRecord = DealRecord>(
     dealId: string,
