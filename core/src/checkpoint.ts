@@ -23,7 +23,7 @@ const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'he
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 const SIGNING_KEY_HELP =
-  'Expected an Ed25519 private key: unencrypted PKCS#8 PEM (-----BEGIN PRIVATE KEY-----), or its 32-byte seed as base64 or 64 hex digits (generateSigningKeyText makes one).';
+  'Expected an Ed25519 private key: unencrypted PKCS#8 PEM (a BEGIN PRIVATE KEY block), or its 32-byte seed as base64 or 64 hex digits (generateSigningKeyText makes one).';
 const VERIFY_KEY_HELP =
   'Expected an Ed25519 public key: SPKI PEM (-----BEGIN PUBLIC KEY-----), or its 32 raw bytes as base64 or 64 hex digits (what publicKeyText prints).';
 
@@ -46,7 +46,7 @@ export const parseSigningKey = (text: string): KeyObject => {
   const trimmed = text.trim();
   let key: KeyObject | null = null;
   try {
-    if (trimmed.startsWith('-----BEGIN PRIVATE KEY-----')) {
+    if (/^-{5}BEGIN PRIVATE KEY-{5}/.test(trimmed)) {
       key = createPrivateKey({ key: unescapePem(trimmed), format: 'pem' });
     } else {
       const seed = decode32(trimmed);
@@ -91,7 +91,7 @@ export const keyIdOf = (key: KeyObject): string =>
 
 export const parseVerifyKey = (text: string): KeyObject => {
   const trimmed = text.trim();
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(trimmed)) {
+  if (/-{5}BEGIN [A-Z ]*PRIVATE KEY-{5}/.test(trimmed)) {
     throw new DomainError(
       'checkpoint_verify_key_invalid',
       `This is a private key; verifiers must only get the public key (publicKeyText). ${VERIFY_KEY_HELP}`,
