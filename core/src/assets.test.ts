@@ -11,17 +11,7 @@ import {
   rpcUrlsSchema,
   sameAsset,
 } from './assets.ts';
-import { DomainError } from './errors.ts';
-
-const errorOf = (fn: () => unknown): DomainError => {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected a DomainError, nothing was thrown');
-};
+import { rejection } from './testing.ts';
 
 // The table in DESIGN.md, copied by hand: a change to a default must be a deliberate change here too.
 const DESIGN_TABLE: Array<[number, 'USDT' | 'USDC', string, number]> = [
@@ -115,7 +105,7 @@ describe('default registry', () => {
   it('does not find an impostor token named USDT at another address', () => {
     const impostor: AssetRef = { chainId: 1, token: IMPOSTOR };
     expect(registry.findToken(impostor)).toBeUndefined();
-    const error = errorOf(() => registry.requireToken(impostor));
+    const error = rejection(() => registry.requireToken(impostor));
     expect(error.code).toBe('asset_unknown');
     expect(error.message).toContain(IMPOSTOR);
     expect(error.message).toContain('Ethereum (chain 1)');
@@ -129,12 +119,12 @@ describe('default registry', () => {
   it('answers unknown chains with undefined or chain_unknown', () => {
     expect(registry.chain(10)).toBeUndefined();
     expect(registry.tokens(10)).toEqual([]);
-    const error = errorOf(() => registry.requireChain(10));
+    const error = rejection(() => registry.requireChain(10));
     expect(error.code).toBe('chain_unknown');
     expect(error.message).toMatch(
       /Chain 10 is not configured; use one of: 31337 \(Local \(anvil\)\), 1 \(Ethereum\)/,
     );
-    const tokenError = errorOf(() => registry.requireToken({ chainId: 10, token: 'native' }));
+    const tokenError = rejection(() => registry.requireToken({ chainId: 10, token: 'native' }));
     expect(tokenError.code).toBe('asset_unknown');
     expect(tokenError.message).toContain('Chain 10 is not configured');
   });
@@ -175,7 +165,7 @@ describe('RPC URLs', () => {
   });
 
   it('rejects URLs for a chain that is not configured', () => {
-    const error = errorOf(() => createRegistry({ rpcUrls: { '10': ['https://optimism.example'] } }));
+    const error = rejection(() => createRegistry({ rpcUrls: { '10': ['https://optimism.example'] } }));
     expect(error.code).toBe('registry_config_invalid');
     expect(error.message).toContain('rpcUrls.10: chain 10 is not configured');
   });
@@ -188,7 +178,7 @@ describe('RPC URLs', () => {
     [{ mainnet: ['https://a'] }, 'chain id in decimal'],
   ])('rejects %j', (rpcUrls, fragment) => {
     expect(rpcUrlsSchema.safeParse(rpcUrls).success).toBe(false);
-    const error = errorOf(() => createRegistry({ rpcUrls: rpcUrls as Record<string, string[]> }));
+    const error = rejection(() => createRegistry({ rpcUrls: rpcUrls as Record<string, string[]> }));
     expect(error.code).toBe('registry_config_invalid');
     expect(error.message).toContain(fragment);
   });
@@ -288,7 +278,7 @@ describe('overrides', () => {
     expect(
       registry.findToken({ chainId: 8453, token: '0xfde4C96c8593536E31F229EA8f37b2ADa2699bb2' }),
     ).toBeUndefined();
-    expect(errorOf(() => registry.requireToken({ chainId: 8453, token: 'native' })).message).toMatch(
+    expect(rejection(() => registry.requireToken({ chainId: 8453, token: 'native' })).message).toMatch(
       /The native coin is not configured on Base/,
     );
   });
@@ -373,14 +363,14 @@ describe('bad configuration', () => {
       `disabledTokens.0: there is no token ${IMPOSTOR} on chain 1 to disable`,
     ],
   ])('rejects %s with a readable message', (_label, overrides, fragment) => {
-    const error = errorOf(() => createRegistry({ overrides }));
+    const error = rejection(() => createRegistry({ overrides }));
     expect(error.code).toBe('registry_config_invalid');
     expect(error.message).toMatch(/^The asset registry configuration is invalid \(\d+ problems?\):/);
     expect(error.message).toContain(fragment);
   });
 
   it('lists every problem at once', () => {
-    const error = errorOf(() =>
+    const error = rejection(() =>
       createRegistry({
         overrides: {
           tokens: [{ ...usdt, chainId: 10 }],

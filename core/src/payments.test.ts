@@ -63,7 +63,7 @@ describe('evaluateFunding: the edge-case table', () => {
 
   it('included but unconfirmed counts as confirming, never as funded', () => {
     const e = evaluateFunding(terms(), [pay({ status: 'pending' })]);
-    expect([e.status, e.confirmed, e.confirming, e.hasPayments]).toEqual(['unpaid', 0n, 100_000_000n, true]);
+    expect([e.status, e.confirmed, e.confirming]).toEqual(['unpaid', 0n, 100_000_000n]);
   });
 
   it('underpaid within tolerance: funded with the shortfall recorded', () => {
@@ -116,7 +116,7 @@ describe('evaluateFunding: the edge-case table', () => {
   it('zero-value and dust transfers are ignored (address poisoning)', () => {
     const e = evaluateFunding(terms(), [pay({ amount: 0n }), pay({ amount: 999n })]);
     expect(e.payments.map((p) => p.class)).toEqual(['ignored', 'ignored']);
-    expect(e.hasPayments).toBe(false);
+    expect([e.confirmed, e.confirming]).toEqual([0n, 0n]);
   });
 
   it('a reorged payment is un-counted and the funding recomputed', () => {

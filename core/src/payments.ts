@@ -73,8 +73,6 @@ export interface FundingEvaluation {
   shortfall: bigint;
   /** Set when overpaid: owed back to the buyer. */
   excess: bigint;
-  /** Included, non-reorged transfers that count or may count (drives "may it still be cancelled"). */
-  hasPayments: boolean;
   payments: ClassifiedPayment[];
   reviewReasons: ReviewReason[];
 }
@@ -144,7 +142,6 @@ export function evaluateFunding(terms: FundingTerms, payments: readonly PaymentR
     confirming,
     shortfall: funded && confirmed < terms.amountDue ? terms.amountDue - confirmed : 0n,
     excess: confirmed > terms.amountDue ? confirmed - terms.amountDue : 0n,
-    hasPayments: confirmed > 0n || confirming > 0n,
     payments: classified,
     reviewReasons: [...reasons].sort(),
   };

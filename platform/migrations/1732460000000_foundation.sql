@@ -46,7 +46,6 @@ CREATE TABLE deals (
   delivery_deadline timestamptz,
   inspection_deadline timestamptz,
   funding text NOT NULL DEFAULT 'unpaid' CHECK (funding IN ('unpaid', 'partially_paid', 'funded', 'overpaid')),
-  has_payments boolean NOT NULL DEFAULT false,
   confirmed_amount numeric(78, 0) NOT NULL DEFAULT 0 CHECK (confirmed_amount >= 0),
   -- Included in the window but not yet at the confirmation count: the deal waits for it before expiring.
   confirming_amount numeric(78, 0) NOT NULL DEFAULT 0 CHECK (confirming_amount >= 0),

@@ -124,7 +124,6 @@ export async function recordPayments(
         action: {
           type: 'record_funding' as const,
           funding: evaluation.status,
-          hasPayments: evaluation.hasPayments,
           confirmed: evaluation.confirmed,
           confirming: evaluation.confirming,
           // Only what this report changed: a reason an operator already cleared does not come back.
@@ -143,7 +142,7 @@ export async function recordPayments(
         extra: {
           name: 'classify-payments',
           sql: `UPDATE payments p SET classification = x.class
-              FROM upd, jsonb_to_recordset($35::jsonb) AS x(chain_id integer, tx_hash text, log_index integer, class text)
+              FROM upd, jsonb_to_recordset($34::jsonb) AS x(chain_id integer, tx_hash text, log_index integer, class text)
               WHERE p.chain_id = x.chain_id AND p.tx_hash = x.tx_hash AND p.log_index = x.log_index`,
           params: [
             JSON.stringify(

@@ -35,7 +35,6 @@ const deal = (over: Partial<DealSnapshot> = {}): DealSnapshot => ({
   periods: { paymentWindowSec: 24 * HOUR, deliveryPeriodSec: 72 * HOUR, inspectionPeriodSec: 48 * HOUR },
   deadlines: { payment: null, delivery: null, inspection: null },
   funding: 'unpaid',
-  hasPayments: false,
   confirmed: 0n,
   confirming: 0n,
   payoutAddressSet: true,
@@ -60,7 +59,6 @@ const funding = (status: DealSnapshot['funding'], reviewReasons: string[] = []):
   return {
     type: 'record_funding',
     funding: status,
-    hasPayments: confirmed > 0n,
     confirmed,
     confirming: 0n,
     reviewReasons,
@@ -202,13 +200,13 @@ describe('lifecycle', () => {
     );
     expect(
       codeOf(() =>
-        decide(deal({ state: 'awaiting_payment', hasPayments: true }), { type: 'cancel' }, actors.buyer, T0),
+        decide(deal({ state: 'awaiting_payment', confirming: 100n }), { type: 'cancel' }, actors.buyer, T0),
       ),
     ).toBe('payment_already_received');
     const funded = deal({
       state: 'funded',
       funding: 'funded',
-      hasPayments: true,
+      confirmed: 100n,
       deadlines: { payment: null, delivery: at(100), inspection: null },
     });
     const bySeller = decide(funded, { type: 'cancel' }, actors.seller, T0);
@@ -223,7 +221,7 @@ describe('lifecycle', () => {
     const d = deal({
       state: 'partially_paid',
       funding: 'partially_paid',
-      hasPayments: true,
+      confirmed: 40n,
       deadlines: { payment: at(50), delivery: null, inspection: null },
     });
     expect(codeOf(() => decide(d, { type: 'expire' }, actors.system, at(49)))).toBe(
@@ -232,7 +230,7 @@ describe('lifecycle', () => {
     const t = decide(d, { type: 'expire' }, actors.system, at(50));
     expect([t.to, t.payout]).toEqual(['expired', { kind: 'refund' }]);
     const empty = decide(
-      { ...d, state: 'awaiting_payment', hasPayments: false },
+      { ...d, state: 'awaiting_payment', confirmed: 0n },
       { type: 'expire' },
       actors.system,
       at(50),
@@ -321,7 +319,6 @@ describe('lifecycle', () => {
   it('a payment made in time that is still confirming holds off expiry', () => {
     const d = deal({
       state: 'awaiting_payment',
-      hasPayments: true,
       confirming: 100n,
       deadlines: { payment: at(50), delivery: null, inspection: null },
     });

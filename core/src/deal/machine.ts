@@ -38,8 +38,6 @@ export interface DealSnapshot {
   deadlines: DealDeadlines;
   /** Funding as last evaluated from confirmed payments. */
   funding: FundingStatus;
-  /** Any included payment to the deposit address that still counts (pending or confirmed, not reorged). */
-  hasPayments: boolean;
   /** Confirmed money of the deal's asset that counts, base units. */
   confirmed: bigint;
   /** Money of the deal's asset inside the window that is still below its confirmation count. */
@@ -63,7 +61,6 @@ export type DealAction =
   | {
       type: 'record_funding';
       funding: FundingStatus;
-      hasPayments: boolean;
       confirmed: bigint;
       confirming: bigint;
       reviewReasons: string[];
@@ -146,6 +143,9 @@ const reject = (code: DealErrorCode, message: string, details?: Record<string, u
 };
 
 export const actorRole = (actor: Actor): ActorRole => (actor.kind === 'system' ? 'system' : actor.role);
+
+/** Money of the deal's asset arrived in the window, confirmed or still confirming. */
+const hasMoney = (deal: DealSnapshot): boolean => deal.confirmed > 0n || deal.confirming > 0n;
 
 const addSeconds = (at: Date, seconds: number): Date => new Date(at.getTime() + seconds * 1000);
 
@@ -247,7 +247,7 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
         next.state = 'cancelled';
       } else if (deal.state === 'awaiting_payment') {
         // Once anything has arrived the money must be accounted for: the window's expiry refunds it.
-        if (deal.hasPayments)
+        if (hasMoney(deal))
           reject('payment_already_received', 'A payment has already arrived; it cannot be cancelled now');
         next.state = 'cancelled';
       } else {
@@ -268,7 +268,6 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
     }
     case 'record_funding': {
       next.funding = action.funding;
-      next.hasPayments = action.hasPayments;
       next.confirmed = action.confirmed;
       next.confirming = action.confirming;
       reviewReasons.push(...action.reviewReasons);
@@ -296,7 +295,7 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
       if (deal.confirming > 0n) reject('payments_confirming', 'A payment made in time is still confirming');
       next.state = 'expired';
       // Whatever arrived goes back to the buyer.
-      if (deal.hasPayments) payout = { kind: 'refund' };
+      if (hasMoney(deal)) payout = { kind: 'refund' };
       break;
     }
     case 'mark_delivered': {

@@ -34,7 +34,6 @@ export interface DealRecord {
   periods: DealPeriods;
   deadlines: { payment: Date | null; delivery: Date | null; inspection: Date | null };
   funding: FundingStatus;
-  hasPayments: boolean;
   confirmedAmount: bigint;
   confirmingAmount: bigint;
   /** When the deal stopped receiving money; null while it still collects. */
@@ -110,7 +109,6 @@ export function dealFromRow(row: Row): DealRecord {
       inspection: row.inspection_deadline,
     },
     funding: row.funding,
-    hasPayments: row.has_payments,
     confirmedAmount: toBigInt(row.confirmed_amount),
     confirmingAmount: toBigInt(row.confirming_amount),
     closedAt: row.closed_at,
@@ -127,6 +125,92 @@ export function dealFromRow(row: Row): DealRecord {
   };
 }
 
+/** Every column of a deals row, in the order `dealRowValues` gives them (parties and deposit are rows of their own). */
+export const DEAL_ROW_COLUMNS = [
+  'id',
+  'invite_code',
+  'title',
+  'description',
+  'state',
+  'needs_review',
+  'review_reasons',
+  'version',
+  'chain_id',
+  'token',
+  'price',
+  'amount_due',
+  'fee',
+  'seller_fee',
+  'buyer_fee',
+  'fee_bps',
+  'fee_min',
+  'fee_payer',
+  'underpay_tolerance',
+  'dust_threshold',
+  'payment_window_sec',
+  'delivery_period_sec',
+  'inspection_period_sec',
+  'payment_deadline',
+  'delivery_deadline',
+  'inspection_deadline',
+  'funding',
+  'confirmed_amount',
+  'confirming_amount',
+  'closed_at',
+  'created_by',
+  'log_seq',
+  'log_head',
+  'created_at',
+  'updated_at',
+] as const;
+
+/** The values of a whole deals row, for inserting a deal (created or imported); the inverse of `dealFromRow`. */
+export const dealRowValues = (d: Omit<DealRecord, 'seller' | 'buyer' | 'deposit'>): unknown[] => [
+  d.id,
+  d.inviteCode,
+  d.title,
+  d.description,
+  d.state,
+  d.needsReview,
+  d.reviewReasons,
+  d.version,
+  d.asset.chainId,
+  d.asset.token,
+  d.quote.price.toString(),
+  d.quote.amountDue.toString(),
+  d.quote.fee.toString(),
+  d.quote.sellerFee.toString(),
+  d.quote.buyerFee.toString(),
+  d.feeTerms.feeBps,
+  d.feeTerms.feeMin.toString(),
+  d.feeTerms.feePayer,
+  d.underpayTolerance.toString(),
+  d.dustThreshold.toString(),
+  d.periods.paymentWindowSec,
+  d.periods.deliveryPeriodSec,
+  d.periods.inspectionPeriodSec,
+  d.deadlines.payment,
+  d.deadlines.delivery,
+  d.deadlines.inspection,
+  d.funding,
+  d.confirmedAmount.toString(),
+  d.confirmingAmount.toString(),
+  d.closedAt,
+  d.createdBy,
+  d.logSeq,
+  d.logHead,
+  d.createdAt,
+  d.updatedAt,
+];
+
+/** `$from, $from+1, …` for `count` parameters. */
+export const placeholders = (from: number, count: number): string =>
+  Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');
+
+/** Any money of the deal's asset included in the window, confirmed or still confirming. */
+export const hasMoney = (d: Pick<DealRecord, 'confirmedAmount' | 'confirmingAmount'>): boolean =>
+  d.confirmedAmount > 0n || d.confirmingAmount > 0n;
+
 export const snapshotOf = (deal: DealRecord): DealSnapshot => ({
   state: deal.state,
   needsReview: deal.needsReview,
@@ -137,7 +221,6 @@ export const snapshotOf = (deal: DealRecord): DealSnapshot => ({
   periods: deal.periods,
   deadlines: deal.deadlines,
   funding: deal.funding,
-  hasPayments: deal.hasPayments,
   confirmed: deal.confirmedAmount,
   confirming: deal.confirmingAmount,
   payoutAddressSet: deal.seller?.address != null,

@@ -19,7 +19,16 @@ import type { Pool } from '../db.ts';
 import { OUTBOX_INSERT, outboxRowsJson } from '../outbox/write.ts';
 import { ACTIVITY_COLUMNS, activityRowParams } from './activity.ts';
 import { dealEffects, type StorageMode } from './effects.ts';
-import { DEAL_SELECT, type DealParty, type DealRecord, dealFromRow, snapshotOf } from './record.ts';
+import {
+  DEAL_ROW_COLUMNS,
+  DEAL_SELECT,
+  type DealParty,
+  type DealRecord,
+  dealFromRow,
+  dealRowValues,
+  placeholders,
+  snapshotOf,
+} from './record.ts';
 
 export interface NewDeal {
   creatorId: string;
@@ -175,7 +184,6 @@ export class DealStore {
       periods: input.periods,
       deadlines: { payment: null, delivery: null, inspection: null },
       funding: 'unpaid',
-      hasPayments: false,
       confirmedAmount: 0n,
       confirmingAmount: 0n,
       closedAt: null,
@@ -196,47 +204,26 @@ export class DealStore {
       payoutLegs: [],
       storageMode: this.storageMode,
     });
+    const row = dealRowValues(deal);
+    const next = row.length + 1;
     await this.pool.query({
       name: 'deal-create',
       text: `WITH new_deal AS (
-         INSERT INTO deals (id, invite_code, title, description, state, chain_id, token, price, amount_due, fee,
-           seller_fee, buyer_fee, fee_bps, fee_min, fee_payer, underpay_tolerance, dust_threshold,
-           payment_window_sec, delivery_period_sec, inspection_period_sec, created_by, log_seq, log_head,
-           created_at, updated_at)
-         VALUES ($1, $11, $12, $13, 'draft', $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28,
-           $29, $2, $10, $3, $3)
-         RETURNING id
+         INSERT INTO deals (${DEAL_ROW_COLUMNS.join(', ')}) VALUES (${placeholders(1, row.length)})
+         RETURNING id, created_by, created_at
        ), creator AS (
          INSERT INTO deal_parties (deal_id, role, user_id, address, joined_at, accepted_at)
-         SELECT id, $30, $29, $31, $3, $3 FROM new_deal
+         SELECT id, $${next}, created_by, $${next + 1}, created_at, created_at FROM new_deal
        ), activity AS (
          INSERT INTO activity_log (${ACTIVITY_COLUMNS})
-         SELECT id, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM new_deal
-       ), outbox_rows AS (${OUTBOX_INSERT('$32')})
+         SELECT ${placeholders(next + 2, 10)} FROM new_deal
+       ), outbox_rows AS (${OUTBOX_INSERT(`$${next + 12}`)})
        SELECT 1`,
       values: [
-        ...activityRowParams(entry),
-        deal.inviteCode,
-        input.title,
-        input.description,
-        input.asset.chainId,
-        input.asset.token,
-        quote.price.toString(),
-        quote.amountDue.toString(),
-        quote.fee.toString(),
-        quote.sellerFee.toString(),
-        quote.buyerFee.toString(),
-        input.feeTerms.feeBps,
-        input.feeTerms.feeMin.toString(),
-        input.feeTerms.feePayer,
-        input.underpayTolerance.toString(),
-        input.dustThreshold.toString(),
-        input.periods.paymentWindowSec,
-        input.periods.deliveryPeriodSec,
-        input.periods.inspectionPeriodSec,
-        input.creatorId,
+        ...row,
         input.creatorRole,
         input.creatorAddress,
+        ...activityRowParams(entry),
         outboxRowsJson(outbox),
       ],
     });
@@ -348,7 +335,6 @@ export class DealStore {
       version: before.version + 1,
       deadlines: t.next.deadlines,
       funding: t.next.funding,
-      hasPayments: t.next.hasPayments,
       confirmedAmount: t.next.confirmed,
       confirmingAmount: t.next.confirming,
       closedAt: t.next.closedAt,
@@ -415,7 +401,6 @@ export class DealStore {
       after.deadlines.delivery,
       after.deadlines.inspection,
       after.funding,
-      after.hasPayments,
       before.version,
       after.confirmedAmount.toString(),
       after.confirmingAmount.toString(),
@@ -427,9 +412,9 @@ export class DealStore {
       text: `WITH upd AS (
          UPDATE deals SET state = $22, needs_review = $23, review_reasons = $24, version = $25,
            payment_deadline = $26, delivery_deadline = $27, inspection_deadline = $28, funding = $29,
-           has_payments = $30, confirmed_amount = $32, confirming_amount = $33, closed_at = $34, log_seq = $2,
+           confirmed_amount = $31, confirming_amount = $32, closed_at = $33, log_seq = $2,
            log_head = $10, updated_at = $3
-         WHERE id = $1 AND version = $31
+         WHERE id = $1 AND version = $30
          RETURNING id
        ), activity AS (
          INSERT INTO activity_log (${ACTIVITY_COLUMNS})
@@ -469,7 +454,7 @@ export interface Prepared {
 
 /**
  * More rows to write in the same statement as a deal change, only if the change applies. Its SQL sees
- * the CTE `upd` (one row, `id`, when the change applies) and its parameters start at $35.
+ * the CTE `upd` (one row, `id`, when the change applies) and its parameters start at $34.
  */
 export interface ExtraWrite {
   /** Names the prepared statement variant; the same name must always come with the same SQL. */

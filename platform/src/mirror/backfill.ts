@@ -2,6 +2,7 @@ import { type Actor, appendEntry } from '@amanat/core';
 import pg from 'pg';
 import type { Pool, PoolClient } from '../db.ts';
 import { insertActivity } from '../deals/activity.ts';
+import { DEAL_ROW_COLUMNS, dealRowValues, placeholders } from '../deals/record.ts';
 import {
   describeIssues,
   type LegacyDealDoc,
@@ -108,53 +109,11 @@ async function importDeal(pool: Pool, doc: LegacyDealDoc, now: Date): Promise<'i
     const createdBy = parties.find(([role]) => role === creatorRole(doc))?.[2];
     if (!createdBy) throw new Error(`backfill: deal ${d.id} has no party to be its creator`);
 
+    const row = dealRowValues({ ...d, createdBy, logSeq: entry.seq, logHead: entry.hash });
     const { rowCount } = await tx.query(
-      `INSERT INTO deals (id, invite_code, title, description, state, needs_review, review_reasons, version, chain_id,
-         token, price, amount_due, fee, seller_fee, buyer_fee, fee_bps, fee_min, fee_payer, underpay_tolerance,
-         dust_threshold, payment_window_sec, delivery_period_sec, inspection_period_sec, payment_deadline,
-         delivery_deadline, inspection_deadline, funding, has_payments, confirmed_amount, created_by, log_seq,
-         log_head, created_at, updated_at, confirming_amount, closed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
-         $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)
+      `INSERT INTO deals (${DEAL_ROW_COLUMNS.join(', ')}) VALUES (${placeholders(1, row.length)})
        ON CONFLICT (id) DO NOTHING`,
-      [
-        d.id,
-        d.inviteCode,
-        d.title,
-        d.description,
-        d.state,
-        d.needsReview,
-        d.reviewReasons,
-        d.version,
-        d.asset.chainId,
-        d.asset.token,
-        d.quote.price.toString(),
-        d.quote.amountDue.toString(),
-        d.quote.fee.toString(),
-        d.quote.sellerFee.toString(),
-        d.quote.buyerFee.toString(),
-        d.feeTerms.feeBps,
-        d.feeTerms.feeMin.toString(),
-        d.feeTerms.feePayer,
-        d.underpayTolerance.toString(),
-        d.dustThreshold.toString(),
-        d.periods.paymentWindowSec,
-        d.periods.deliveryPeriodSec,
-        d.periods.inspectionPeriodSec,
-        d.deadlines.payment,
-        d.deadlines.delivery,
-        d.deadlines.inspection,
-        d.funding,
-        d.hasPayments,
-        d.confirmedAmount.toString(),
-        createdBy,
-        entry.seq,
-        entry.hash,
-        d.createdAt,
-        d.updatedAt,
-        d.confirmingAmount.toString(),
-        d.closedAt,
-      ],
+      row,
     );
     // Another run imported it since the check above; undo the user rows this attempt may have added.
     if (rowCount === 0) return 'rollback';

@@ -7,7 +7,7 @@ import {
   parseAddress,
 } from '@amanat/core';
 import { z } from 'zod';
-import type { DealRecord } from '../deals/record.ts';
+import { type DealRecord, hasMoney } from '../deals/record.ts';
 import type { UserRecord } from '../users.ts';
 
 /**
@@ -219,7 +219,7 @@ export function toLegacyDeal(
     buyer: legacyParty(deal.buyer, telegramIds),
     depositAddress: deal.deposit && { address: deal.deposit.address, index: deal.deposit.index.toString() },
     funding: deal.funding,
-    hasPayments: deal.hasPayments,
+    hasPayments: hasMoney(deal),
     createdAt: deal.createdAt,
     updatedAt: deal.updatedAt,
     version: deal.version,
@@ -284,7 +284,6 @@ export function legacyDealToRecordFields(doc: LegacyDealDoc): LegacyDealFieldsRe
       },
       deadlines: { ...doc.deadlines },
       funding: doc.funding,
-      hasPayments: doc.hasPayments,
       confirmedAmount: baseUnits(doc.confirmedAmount),
       confirmingAmount: baseUnits(doc.confirmingAmount),
       closedAt: doc.closedAt,
