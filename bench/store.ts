@@ -9,7 +9,7 @@ import { BUYER_ADDRESS, makeParties, newDealInput } from '../platform/src/deals/
 
 const CLIENTS = 16;
 const ROUND_SEC = 6;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const system: Actor = { kind: 'system', component: 'bench' };
 
 const median = (xs: number[]) => {
