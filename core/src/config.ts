@@ -53,7 +53,44 @@ export const baseConfigSchema = z.object({
 const CROSS_CHECKS: Array<(env: Record<string, string>) => string | null> = [
   (env) =>
     env.STORAGE_MODE === 'dual' && !env.MONGO_URL ? 'MONGO_URL: is required when STORAGE_MODE=dual' : null,
+  // The development sign-in mints sessions for any Telegram id: it must never run in production.
+  (env) =>
+    env.DEV_SIGN_IN === 'true' && env.NODE_ENV === 'production'
+      ? 'DEV_SIGN_IN: cannot be true when NODE_ENV=production'
+      : null,
+  (env) =>
+    Boolean(env.ADMIN_USER) !== Boolean(env.ADMIN_PASSWORD_HASH)
+      ? 'ADMIN_PASSWORD_HASH: ADMIN_USER and ADMIN_PASSWORD_HASH are set together or not at all'
+      : null,
 ];
+
+const telegramBotToken = z
+  .string()
+  .regex(/^\d{5,12}:[A-Za-z0-9_-]{30,}$/, 'must look like 123456:ABC... (from @BotFather)');
+
+/** Comma-separated Telegram user ids, e.g. "111,222"; empty means nobody. */
+const telegramIdList = z
+  .string()
+  .regex(/^\s*(\d{1,20}\s*(,\s*\d{1,20}\s*)*)?$/, 'must be Telegram user ids separated by commas')
+  .transform(
+    (text) =>
+      new Set(
+        text
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean)
+          .map(BigInt),
+      ),
+  )
+  .default(new Set<bigint>());
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1')
+  .default(false);
+
+const seconds = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
 
 export const registryConfigEnv = {
   /** Operator overrides of the asset registry, as JSON (see core/src/assets.ts); checked by createRegistry. */
@@ -65,6 +102,43 @@ export const registryConfigEnv = {
 export const apiConfigSchema = baseConfigSchema.extend({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(8080),
+  /** Express `trust proxy`: which hops may set X-Forwarded-For (the client IP that rate limits key on). */
+  TRUST_PROXY: z.string().default('loopback'),
+  /** The app's origin: the only one CORS admits, and the base of web invite links. */
+  APP_ORIGIN: url(['http', 'https']).transform((u) => new URL(u).origin),
+  TELEGRAM_BOT_TOKEN: telegramBotToken,
+  /** The bot's username without @, for t.me links. */
+  TELEGRAM_BOT_USERNAME: z.string().regex(/^[A-Za-z][A-Za-z0-9_]{3,31}$/, 'a Telegram username without @'),
+  /** The Mini App's short name at @BotFather, for t.me/<bot>/<app> links. */
+  TELEGRAM_APP_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{3,30}$/, 'letters, digits and _ only')
+    .default('app'),
+  /** Oldest Telegram init data (auth_date) accepted, in seconds. */
+  TELEGRAM_AUTH_MAX_AGE: seconds(86_400, 60, 30 * 86_400),
+  SESSION_TTL_SEC: seconds(7 * 86_400, 300, 90 * 86_400),
+  /** Development sign-in without a real bot; refused when NODE_ENV=production. */
+  DEV_SIGN_IN: bool,
+  /** Account-level extended public key (m/44'/60'/0'); deposit addresses are its children 0/i. */
+  DEPOSIT_XPUB: z.string().regex(/^xpub[1-9A-HJ-NP-Za-km-z]{100,112}$/, "an xpub (m/44'/60'/0')"),
+  OPERATOR_TELEGRAM_IDS: telegramIdList,
+  ARBITRATOR_TELEGRAM_IDS: telegramIdList,
+  /** Break-glass basic auth for bull-board; the hash comes from `npm run admin:hash`. */
+  ADMIN_USER: z.string().min(1).max(100).optional(),
+  ADMIN_PASSWORD_HASH: z
+    .string()
+    .regex(
+      /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]{16,}\$[A-Za-z0-9_-]{32,}$/,
+      'must come from npm run admin:hash',
+    )
+    .optional(),
+  /** Shared secret the assist service presents on the API's internal endpoints. */
+  ASSIST_SERVICE_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /** The platform fee in basis points, fixed into each deal at creation (the asset's minimum applies). */
+  PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(2000).default(100),
+  /** Requests per minute per client IP, and per signed-in user. */
+  RATE_LIMIT_IP_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(600),
+  RATE_LIMIT_USER_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(300),
   ...registryConfigEnv,
 });
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
@@ -94,10 +168,7 @@ export type ScannerConfig = z.infer<typeof scannerConfigSchema>;
 
 export const assistConfigSchema = baseConfigSchema.extend({
   ASSIST_PORT: port(8090),
-  TELEGRAM_BOT_TOKEN: z
-    .string()
-    .regex(/^\d{5,12}:[A-Za-z0-9_-]{30,}$/, 'must look like 123456:ABC... (from @BotFather)')
-    .optional(),
+  TELEGRAM_BOT_TOKEN: telegramBotToken.optional(),
   API_URL: url(['http', 'https']),
 });
 export type AssistConfig = z.infer<typeof assistConfigSchema>;

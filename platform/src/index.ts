@@ -2,6 +2,7 @@ export * from './checkpoints.ts';
 export * from './db.ts';
 export * from './deals/activity.ts';
 export * from './deals/effects.ts';
+export * from './deals/queries.ts';
 export * from './deals/record.ts';
 export * from './deals/store.ts';
 export * from './migrate.ts';

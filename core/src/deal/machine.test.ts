@@ -80,6 +80,8 @@ const SAMPLE_ACTIONS: Record<DealActionType, DealAction> = {
   payouts_confirmed: { type: 'payouts_confirmed' },
   flag_review: { type: 'flag_review', reason: 'manual' },
   clear_review: { type: 'clear_review', note: 'checked' },
+  set_address: { type: 'set_address', address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' },
+  dispute_message: { type: 'dispute_message', text: 'photo of the damage attached' },
 };
 
 const ALL: ActorRole[] = ['seller', 'buyer', 'arbitrator', 'operator', 'system'];
@@ -91,8 +93,8 @@ const ANY_STATE = 'flag_review/clear_review are allowed in every state';
  * roles may take each action. Anything not listed must be refused by the role or state gate.
  */
 const SPEC: Record<DealState, Partial<Record<DealActionType, ActorRole[]>>> = {
-  draft: { join: PARTIES, accept: PARTIES, cancel: PARTIES },
-  awaiting_payment: { cancel: PARTIES, record_funding: ['system'], expire: ['system'] },
+  draft: { join: PARTIES, accept: PARTIES, cancel: PARTIES, set_address: PARTIES },
+  awaiting_payment: { cancel: PARTIES, record_funding: ['system'], expire: ['system'], set_address: PARTIES },
   partially_paid: { record_funding: ['system'], expire: ['system'] },
   funded: {
     cancel: PARTIES,
@@ -107,7 +109,11 @@ const SPEC: Record<DealState, Partial<Record<DealActionType, ActorRole[]>>> = {
     open_dispute: PARTIES,
     inspection_lapsed: ['system'],
   },
-  disputed: { record_funding: ['system'], resolve_dispute: ['arbitrator'] },
+  disputed: {
+    record_funding: ['system'],
+    resolve_dispute: ['arbitrator'],
+    dispute_message: ['seller', 'buyer', 'arbitrator'],
+  },
   releasing: { record_funding: ['system'], payouts_confirmed: ['system'] },
   refunding: { record_funding: ['system'], payouts_confirmed: ['system'] },
   splitting: { record_funding: ['system'], payouts_confirmed: ['system'] },
@@ -345,6 +351,42 @@ describe('lifecycle', () => {
     expect(more.next.closedAt).toEqual(at(5));
     const same = decide(cancelled.next, funding('funded'), actors.system, at(9));
     expect(same.next.needsReview).toBe(false);
+  });
+});
+
+describe('addresses and dispute messages', () => {
+  it('an address may change until money arrives, then it is frozen', () => {
+    const moved = decide(
+      deal({ state: 'awaiting_payment', payoutAddressSet: false }),
+      SAMPLE_ACTIONS.set_address,
+      actors.seller,
+      T0,
+    );
+    expect(moved.to).toBe('awaiting_payment');
+    expect(moved.next.payoutAddressSet).toBe(true);
+    expect(
+      codeOf(() =>
+        decide(
+          deal({ state: 'awaiting_payment', confirming: 5n }),
+          SAMPLE_ACTIONS.set_address,
+          actors.buyer,
+          T0,
+        ),
+      ),
+    ).toBe('payment_already_received');
+    expect(
+      codeOf(() => decide(deal({ state: 'funded' }), SAMPLE_ACTIONS.set_address, actors.seller, T0)),
+    ).toBe('action_not_allowed_in_state');
+  });
+
+  it('dispute messages need text and change nothing but the log', () => {
+    const d = deal({ state: 'disputed', funding: 'funded', confirmed: 100n });
+    const t = decide(d, SAMPLE_ACTIONS.dispute_message, actors.arbitrator, T0);
+    expect(t.next).toEqual(d);
+    expect(t.to).toBe('disputed');
+    expect(codeOf(() => decide(d, { type: 'dispute_message', text: '  ' }, actors.buyer, T0))).toBe(
+      'reason_required',
+    );
   });
 });
 

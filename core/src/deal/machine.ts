@@ -73,7 +73,11 @@ export type DealAction =
   | { type: 'inspection_lapsed' }
   | { type: 'payouts_confirmed' }
   | { type: 'flag_review'; reason: string }
-  | { type: 'clear_review'; note: string };
+  | { type: 'clear_review'; note: string }
+  /** A party changes the address its money would go to; only before any money arrived. */
+  | { type: 'set_address'; address: string }
+  /** Evidence and argument during a dispute, kept in the hash-chained log; changes no state. */
+  | { type: 'dispute_message'; text: string };
 
 export type DealActionType = DealAction['type'];
 
@@ -112,6 +116,8 @@ export const ACTION_RULES: Record<
   payouts_confirmed: { actors: ['system'], from: ['releasing', 'refunding', 'splitting'] },
   flag_review: { actors: ['system', 'operator'], from: DEAL_STATES },
   clear_review: { actors: ['operator'], from: DEAL_STATES },
+  set_address: { actors: ['seller', 'buyer'], from: ['draft', 'awaiting_payment'] },
+  dispute_message: { actors: ['seller', 'buyer', 'arbitrator'], from: ['disputed'] },
 };
 
 /** How the API should answer each rejection: 403 forbidden, 409 conflict, 422 invalid. */
@@ -363,6 +369,19 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
       requireText(action.note, 'A note');
       if (!deal.needsReview) reject('review_not_flagged', 'The deal is not flagged for review');
       next.needsReview = false;
+      break;
+    }
+    case 'set_address': {
+      // Once money is on its way the addresses are what both sides relied on: they are frozen.
+      if (hasMoney(deal)) {
+        reject('payment_already_received', 'A payment has already arrived; the addresses are frozen');
+      }
+      if (role === 'seller') next.payoutAddressSet = true;
+      else next.refundAddressSet = true;
+      break;
+    }
+    case 'dispute_message': {
+      requireText(action.text, 'A message');
       break;
     }
   }

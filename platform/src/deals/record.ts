@@ -62,7 +62,7 @@ export const DEAL_SELECT = `SELECT ${DEAL_COLUMNS} ${DEAL_FROM}`;
 /** The deal with all its recorded payments in one read (amounts as text, never JSON numbers). */
 export const DEAL_WITH_PAYMENTS_SELECT = `SELECT ${DEAL_COLUMNS},
     (SELECT coalesce(json_agg(json_build_object(
-       'chain_id', p.chain_id, 'tx_hash', p.tx_hash, 'log_index', p.log_index, 'token', p.token,
+       'id', p.id::text, 'chain_id', p.chain_id, 'tx_hash', p.tx_hash, 'log_index', p.log_index, 'token', p.token,
        'from_address', p.from_address, 'to_address', p.to_address, 'amount', p.amount::text,
        'block_number', p.block_number::text, 'block_hash', p.block_hash, 'block_timestamp', p.block_timestamp,
        'status', p.status, 'classification', p.classification) ORDER BY p.id), '[]')

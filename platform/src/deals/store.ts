@@ -99,6 +99,9 @@ function partiesAfter(
   if (action.type === 'accept' && (actor.role === 'seller' || actor.role === 'buyer')) {
     parties[actor.role] = { ...(parties[actor.role] as DealParty), acceptedAt: now };
   }
+  if (action.type === 'set_address' && (actor.role === 'seller' || actor.role === 'buyer')) {
+    parties[actor.role] = { ...(parties[actor.role] as DealParty), address: action.address };
+  }
   return parties;
 }
 
@@ -346,7 +349,7 @@ export class DealStore {
     const partyRole: PartyRole | null =
       action.type === 'join'
         ? action.role
-        : action.type === 'accept' &&
+        : (action.type === 'accept' || action.type === 'set_address') &&
             actor.kind === 'user' &&
             (actor.role === 'seller' || actor.role === 'buyer')
           ? actor.role
@@ -434,7 +437,7 @@ export class DealStore {
        ), party AS (
          INSERT INTO deal_parties (deal_id, role, user_id, address, joined_at, accepted_at)
          SELECT id, $18, $19, $20, $3, $21 FROM upd WHERE $18::text IS NOT NULL
-         ON CONFLICT (deal_id, role) DO UPDATE SET accepted_at = EXCLUDED.accepted_at
+         ON CONFLICT (deal_id, role) DO UPDATE SET accepted_at = EXCLUDED.accepted_at, address = EXCLUDED.address
        )${extra ? `, extra AS (${extra.sql})` : ''}
        SELECT count(*)::int AS applied FROM upd`,
       values: params,

@@ -1,0 +1,94 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { getUser, type Pool, type StorageMode, type UserRecord, upsertTelegramUser } from '@amanat/platform';
+import type { Request } from 'express';
+import { ApiError } from '../http/problem.ts';
+import type { Caller } from '../http/route.ts';
+import type { SessionStore } from './sessions.ts';
+import { type TelegramUser, validateInitData } from './telegram-init-data.ts';
+
+export interface StaffIds {
+  operators: ReadonlySet<bigint>;
+  arbitrators: ReadonlySet<bigint>;
+}
+
+const unauthenticated = (code: string, detail: string) =>
+  new ApiError(401, code, detail, { headers: { 'WWW-Authenticate': 'Bearer realm="amanat"' } });
+
+export const callerFor = (user: UserRecord, staff: StaffIds, sessionId: string | null): Caller => ({
+  user,
+  operator: user.telegramId !== null && staff.operators.has(user.telegramId),
+  arbitrator: user.telegramId !== null && staff.arbitrators.has(user.telegramId),
+  sessionId,
+});
+
+/** The Telegram account's user row, created on first sight and refreshed when the profile changed. */
+export const userFromTelegram = (pool: Pool, tg: TelegramUser, storageMode: StorageMode) =>
+  upsertTelegramUser(
+    pool,
+    {
+      telegramId: BigInt(tg.id),
+      username: tg.username ?? null,
+      displayName: [tg.first_name, tg.last_name].filter(Boolean).join(' '),
+      ...(tg.language_code ? { language: tg.language_code } : {}),
+    },
+    { storageMode },
+  );
+
+/**
+ * Resolves `Authorization: Bearer <session token>` or `Authorization: tma <raw init data>` to the
+ * caller. Anything else, or anything invalid, is a 401 with a code that says which.
+ */
+export function createAuthenticator(deps: {
+  pool: Pool;
+  sessions: SessionStore;
+  staff: StaffIds;
+  secretKey: Buffer;
+  maxAgeSec: number;
+  storageMode: StorageMode;
+}): (req: Request) => Promise<Caller> {
+  return async (req) => {
+    const header = req.get('authorization');
+    if (!header) throw unauthenticated('auth_required', 'Sign in: send Authorization: Bearer <token>');
+    const space = header.indexOf(' ');
+    const scheme = header.slice(0, space).toLowerCase();
+    const credentials = header.slice(space + 1).trim();
+    if (space < 0 || credentials.length === 0) {
+      throw unauthenticated(
+        'auth_malformed',
+        'The Authorization header must be "Bearer <token>" or "tma <init data>"',
+      );
+    }
+    if (scheme === 'bearer') {
+      const session = await deps.sessions.get(credentials);
+      if (!session) throw unauthenticated('session_invalid', 'The session is unknown, expired or signed out');
+      const user = await getUser(deps.pool, session.userId);
+      if (!user) throw unauthenticated('session_invalid', 'The session is unknown, expired or signed out');
+      return callerFor(user, deps.staff, session.id);
+    }
+    if (scheme === 'tma') {
+      const valid = validateInitData(credentials, { secretKey: deps.secretKey, maxAgeSec: deps.maxAgeSec });
+      return callerFor(await userFromTelegram(deps.pool, valid.user, deps.storageMode), deps.staff, null);
+    }
+    throw unauthenticated(
+      'auth_malformed',
+      'The Authorization header must be "Bearer <token>" or "tma <init data>"',
+    );
+  };
+}
+
+/** Constant-time check of a shared secret, without leaking its length through an early exit. */
+export function secretMatches(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export function createServiceAuthenticator(secret: string): (req: Request) => void {
+  return (req) => {
+    const header = req.get('authorization') ?? '';
+    const token = header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : '';
+    if (!token || !secretMatches(token, secret)) {
+      throw new ApiError(401, 'service_auth_required', 'This endpoint is for Amanat services only');
+    }
+  };
+}

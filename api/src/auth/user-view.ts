@@ -1,0 +1,29 @@
+import type { UserRecord } from '@amanat/platform';
+import { z } from 'zod';
+import type { Caller } from '../http/route.ts';
+
+export const userViewSchema = z
+  .object({
+    id: z.uuid(),
+    telegramId: z.string().nullable().describe('Decimal string: Telegram ids exceed 2^53 in principle'),
+    username: z.string().nullable(),
+    displayName: z.string(),
+    roles: z.array(z.enum(['operator', 'arbitrator'])),
+  })
+  .meta({ id: 'User' });
+export type UserView = z.infer<typeof userViewSchema>;
+
+export const userView = (user: UserRecord, caller?: Pick<Caller, 'operator' | 'arbitrator'>): UserView => ({
+  id: user.id,
+  telegramId: user.telegramId === null ? null : user.telegramId.toString(),
+  username: user.username,
+  displayName: user.displayName,
+  roles: [
+    ...(caller?.operator ? (['operator'] as const) : []),
+    ...(caller?.arbitrator ? (['arbitrator'] as const) : []),
+  ],
+});
+
+export const sessionViewSchema = z
+  .object({ token: z.string(), expiresAt: z.iso.datetime(), user: userViewSchema })
+  .meta({ id: 'Session' });

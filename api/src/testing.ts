@@ -1,0 +1,146 @@
+import type { AddressInfo } from 'node:net';
+import { type ApiConfig, apiConfigSchema, loadConfig } from '@amanat/core';
+import { connectRedis, createLogger, createRedis } from '@amanat/platform';
+import type { Redis } from 'ioredis';
+import { accountXpub } from '../../devstack/secrets.ts';
+import {
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+} from '../../devstack/testing.ts';
+import { secretKeyFor, signInitData } from './auth/telegram-init-data.ts';
+import { type ApiServer, createApiServer } from './server.ts';
+
+/** A bot token shaped like a real one; tests sign init data with it. */
+export const TEST_BOT_TOKEN = '7000001:AAH-test-token-for-amanat-api-tests_0123456789';
+export const TEST_MNEMONIC = 'test test test test test test test test test test test junk';
+export const TEST_XPUB = accountXpub(TEST_MNEMONIC);
+export const TEST_SERVICE_SECRET = 'assist-service-secret-for-tests-0123456789';
+export const OPERATOR_TG = 900_001;
+export const ARBITRATOR_TG = 900_002;
+
+/** The environment an API under test runs with; each test may override any of it. */
+export function testApiEnv(
+  db: { url: string },
+  redis: { url: string; prefix: string },
+): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: redis.prefix,
+    APP_ORIGIN: 'http://app.test',
+    TELEGRAM_BOT_TOKEN: TEST_BOT_TOKEN,
+    TELEGRAM_BOT_USERNAME: 'amanat_test_bot',
+    DEPOSIT_XPUB: TEST_XPUB,
+    OPERATOR_TELEGRAM_IDS: String(OPERATOR_TG),
+    ARBITRATOR_TELEGRAM_IDS: String(ARBITRATOR_TG),
+    ASSIST_SERVICE_SECRET: TEST_SERVICE_SECRET,
+    RPC_URLS: JSON.stringify({ 31337: ['http://127.0.0.1:8545'] }),
+    RATE_LIMIT_IP_PER_MIN: '100000',
+    RATE_LIMIT_USER_PER_MIN: '100000',
+  };
+}
+
+export interface TestApi {
+  url: string;
+  api: ApiServer;
+  config: ApiConfig;
+  db: TestDatabase;
+  redis: TestRedis;
+  /** The API's own (fail-fast) Redis connection. */
+  apiRedis: Redis;
+  /** Signs in as a Telegram user (init data signed with the test bot token) and returns a session token. */
+  signIn(telegramId: number, profile?: { username?: string; firstName?: string }): Promise<string>;
+  /** fetch against the API with JSON in and out and an optional bearer token. */
+  call(
+    method: string,
+    path: string,
+    opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
+    // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the route answered
+  ): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export function testInitData(
+  telegramId: number,
+  profile: { username?: string; firstName?: string } = {},
+  authDate = new Date(),
+) {
+  return signInitData(
+    {
+      auth_date: String(Math.floor(authDate.getTime() / 1000)),
+      query_id: `q${telegramId}`,
+      user: JSON.stringify({
+        id: telegramId,
+        first_name: profile.firstName ?? `User ${telegramId}`,
+        ...(profile.username ? { username: profile.username } : {}),
+      }),
+    },
+    secretKeyFor(TEST_BOT_TOKEN),
+  );
+}
+
+/** An API on its own database schema and Redis prefix, listening on a free port. */
+export async function startTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+  const db = await createTestDatabase();
+  const redis = await createTestRedis();
+  const config = loadConfig('api', apiConfigSchema, { ...testApiEnv(db, redis), ...overrides });
+  const apiRedis = await connectRedis(createRedis(redis.url, 'producer', 'api-test'));
+  const api = createApiServer({
+    config,
+    logger: createLogger('api', 'silent'),
+    pool: db.pool,
+    redis: apiRedis,
+  });
+  const server = api.app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  api.attach(server);
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const call: TestApi['call'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.body !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(url + path, {
+      method,
+      headers,
+      ...(opts.body !== undefined
+        ? { body: typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body) }
+        : {}),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {}
+    return { status: res.status, body, headers: res.headers };
+  };
+
+  return {
+    url,
+    api,
+    config,
+    db,
+    redis,
+    apiRedis,
+    call,
+    async signIn(telegramId, profile) {
+      const res = await call('POST', '/api/auth/telegram', {
+        body: { initData: testInitData(telegramId, profile) },
+      });
+      if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.token as string;
+    },
+    async close() {
+      await api.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      apiRedis.disconnect();
+      await redis.close();
+      await db.close();
+    },
+  };
+}
