@@ -13,6 +13,8 @@ export interface DevSecrets {
   /** Development-only HD wallet for deposit addresses; the API gets only the account xpub. */
   DEV_DEPOSIT_MNEMONIC: string;
   DEPOSIT_XPUB: string;
+  /** What the assist service presents on the API's internal endpoints. */
+  ASSIST_SERVICE_SECRET: string;
 }
 
 /** Account-level extended public key, m/44'/60'/0': deposit addresses are its children 0/i. */
@@ -31,6 +33,7 @@ function generate(): DevSecrets {
     TELEGRAM_DEV_BOT_TOKEN: `${1_000_000 + randomBytes(3).readUIntBE(0, 3)}:${randomBytes(27).toString('base64url')}`,
     DEV_DEPOSIT_MNEMONIC: mnemonic,
     DEPOSIT_XPUB: accountXpub(mnemonic),
+    ASSIST_SERVICE_SECRET: randomBytes(32).toString('base64url'),
   };
 }
 

@@ -1,11 +1,13 @@
 // `npm start`: brings up PostgreSQL, Redis and an EVM chain (configured ones, or local defaults), runs the
 // migrations, starts every service that exists with prefixed logs, prints where to open things, and
 // stops everything cleanly on Ctrl-C.
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { migrate } from '@amanat/platform';
+import { API_PROCESS } from '../api/src/process-settings.ts';
 import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
 import { resolvePostgres, resolveRedis, type Service } from './infra.ts';
 import { isPortFree } from './ports.ts';
@@ -50,10 +52,16 @@ async function shutdown(code: number): Promise<never> {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+/** Per-service process settings (V8 flags, allocator), the same ones the benchmark runs with. */
+const PROCESS_SETTINGS: Record<string, { nodeArgs: readonly string[]; env: Record<string, string> }> = {
+  api: API_PROCESS,
+};
+
 function startService(name: string, color: string, env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, [join(root, name, 'src', 'main.ts')], {
+  const settings = PROCESS_SETTINGS[name] ?? { nodeArgs: [], env: {} };
+  const child = spawn(process.execPath, [...settings.nodeArgs, join(root, name, 'src', 'main.ts')], {
     cwd: root,
-    env,
+    env: { ...env, ...settings.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Own process group: Ctrl-C reaches the launcher, which stops services in order.
     detached: true,
@@ -95,17 +103,25 @@ try {
   const applied = await migrate({ connectionString: postgres.url, log: () => {} });
   const secrets = loadDevSecrets(join(dataDir, 'secrets.json'));
 
+  const appPort = process.env.APP_PORT ?? '3000';
   const env: NodeJS.ProcessEnv = {
     NODE_ENV: 'development',
     CHECKPOINT_FILE: join(dataDir, 'checkpoints.jsonl'),
     ...secrets,
+    // Development sign-in with init data signed by the generated bot token; Telegram ids 1 and 2 are the
+    // local operator and arbitrator.
+    TELEGRAM_BOT_TOKEN: secrets.TELEGRAM_DEV_BOT_TOKEN,
+    TELEGRAM_BOT_USERNAME: 'amanat_dev_bot',
+    DEV_SIGN_IN: 'true',
+    OPERATOR_TELEGRAM_IDS: '1',
+    ARBITRATOR_TELEGRAM_IDS: '2',
+    APP_ORIGIN: `http://localhost:${appPort}`,
     ...process.env,
     DATABASE_URL: postgres.url,
     REDIS_URL: redis.url,
     RPC_URLS: chain.rpcUrls,
   };
   const apiPort = env.API_PORT ?? '8080';
-  const appPort = env.APP_PORT ?? '3000';
 
   log(`PostgreSQL: ${postgres.source}${applied.length ? `; applied migrations: ${applied.join(', ')}` : ''}`);
   log(`Redis: ${redis.source}`);
@@ -125,7 +141,10 @@ try {
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const lines = ['', 'Amanat is running. Ctrl-C stops everything.'];
   if (started.includes('app')) lines.push(`  App:        http://localhost:${appPort}`);
-  if (started.includes('api')) lines.push(`  API:        ${apiUrl}  (health: ${apiUrl}/healthz)`);
+  if (started.includes('api')) {
+    lines.push(`  API:        ${apiUrl}  (health: ${apiUrl}/healthz)`);
+    lines.push(`  API docs:   ${apiUrl}/api/docs  (OpenAPI: ${apiUrl}/api/openapi.json)`);
+  }
   if (started.includes('workers'))
     lines.push(`  Workers:    health at http://127.0.0.1:${env.WORKERS_HEALTH_PORT ?? '8070'}/readyz`);
   // Give services a moment so the banner is not buried under their first log lines, and list bull-board

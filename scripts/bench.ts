@@ -1,13 +1,15 @@
 // `npm run bench [part]`: resolves PostgreSQL and Redis like `npm test` and runs the benchmarks.
 import { join } from 'node:path';
+import { benchApi } from '../bench/api.ts';
 import { benchStore } from '../bench/store.ts';
-import { resolvePostgres, type Service } from '../devstack/infra.ts';
+import { resolvePostgres, resolveRedis, type Service } from '../devstack/infra.ts';
 import { ensureSystemPackages } from '../devstack/system-packages.ts';
 
 const root = join(import.meta.dirname, '..');
 const log = (m: string) => console.log(`[bench] ${m}`);
-const BENCHES: Record<string, (env: { databaseUrl: string }) => Promise<void>> = {
+const BENCHES: Record<string, (env: { databaseUrl: string; redisUrl: string }) => Promise<void>> = {
   store: ({ databaseUrl }) => benchStore(databaseUrl),
+  api: (env) => benchApi(env),
 };
 
 const wanted = process.argv[2] ? [process.argv[2]] : Object.keys(BENCHES);
@@ -27,7 +29,10 @@ try {
   });
   services.push(postgres);
   log(`PostgreSQL: ${postgres.source}`);
-  for (const name of wanted) await BENCHES[name]?.({ databaseUrl: postgres.url });
+  const redis = await resolveRedis({ dataDir: join(root, '.data', 'bench-redis'), persistent: false, log });
+  services.push(redis);
+  log(`Redis: ${redis.source}`);
+  for (const name of wanted) await BENCHES[name]?.({ databaseUrl: postgres.url, redisUrl: redis.url });
 } finally {
   for (const s of services) await s.stop().catch(() => {});
 }

@@ -1,4 +1,4 @@
-import { type ApiConfig, apiConfigSchema, loadConfig } from '@amanat/core';
+import { type ApiConfig, apiConfigSchema, loadConfig, registryFromConfig } from '@amanat/core';
 import {
   connectRedis,
   createLogger,
@@ -7,12 +7,31 @@ import {
   onShutdown,
   startupOrExit,
 } from '@amanat/platform';
+import { depositAddressDeriver } from './deals/deposit-address.ts';
 import { createApiServer } from './server.ts';
 
-const config: ApiConfig = startupOrExit(() => loadConfig('api', apiConfigSchema, process.env));
+// Everything that can be wrong in the configuration is found before any connection is made.
+const config: ApiConfig = startupOrExit(() => {
+  const cfg = loadConfig('api', apiConfigSchema, process.env);
+  registryFromConfig('api', cfg);
+  depositAddressDeriver(cfg.DEPOSIT_XPUB);
+  return cfg;
+});
 const logger = createLogger('api', config.LOG_LEVEL);
-const pool = createPool({ connectionString: config.DATABASE_URL, applicationName: 'amanat-api' });
-const redis = await connectRedis(createRedis(config.REDIS_URL, 'producer', 'api'));
+const pool = createPool({
+  connectionString: config.DATABASE_URL,
+  schema: config.DATABASE_SCHEMA,
+  applicationName: 'amanat-api',
+});
+const redis = await connectRedis(
+  createRedis(config.REDIS_URL, 'producer', 'api', { autoPipelining: true }),
+).catch((err: Error) => {
+  logger.fatal(
+    { err: { message: err.message } },
+    'Redis does not answer at REDIS_URL; start it or fix the URL',
+  );
+  process.exit(1);
+});
 const api = startupOrExit(() => createApiServer({ config, logger, pool, redis }));
 
 const server = api.app.listen(config.API_PORT, config.API_HOST, () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { type ApiConfig, registryFromConfig } from '@amanat/core';
-import { DealStore, type Logger, outboxWaker, type Pool } from '@amanat/platform';
+import { DealStore, getDealWithPayments, type Logger, outboxWaker, type Pool } from '@amanat/platform';
 import cors from 'cors';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import helmet from 'helmet';
@@ -10,14 +10,16 @@ import { pinoHttp } from 'pino-http';
 import { createQueueBoard } from './admin/queue-board.ts';
 import { reviewRoutes } from './admin/review-routes.ts';
 import { assetRoutes } from './assets/routes.ts';
-import { createAuthenticator, createServiceAuthenticator } from './auth/authenticate.ts';
+import { type Authenticator, createAuthenticator, createServiceAuthenticator } from './auth/authenticate.ts';
 import { loginLinkRoutes } from './auth/login-link.ts';
 import { authRoutes } from './auth/routes.ts';
 import { SessionStore } from './auth/sessions.ts';
 import { secretKeyFor } from './auth/telegram-init-data.ts';
 import type { ApiContext } from './context.ts';
 import { depositAddressDeriver } from './deals/deposit-address.ts';
+import { DealReadCache } from './deals/read-cache.ts';
 import { dealRoutes } from './deals/routes.ts';
+import { answerClientError } from './http/client-error.ts';
 import { createIdempotencyGate, pruneIdempotencyKeys } from './http/idempotency.ts';
 import { createMetrics } from './http/metrics.ts';
 import { buildOpenApi, renderDocsPage } from './http/openapi.ts';
@@ -36,6 +38,7 @@ export interface ApiServer {
   app: Express;
   ctx: ApiContext;
   routes: RouteDef[];
+  auth: Authenticator;
   /** Serves HTTP and the WebSocket on a listening server. */
   attach(server: Server): void;
   /** Closes WebSocket clients with a reconnect hint and stops background work; pools stay open. */
@@ -54,6 +57,11 @@ export function createApiServer(deps: {
 }): ApiServer {
   const { config, logger, pool, redis } = deps;
   const registry = registryFromConfig('api', config);
+  const wakeRelay = outboxWaker(redis, config.REDIS_PREFIX);
+  const dealReads = new DealReadCache({
+    load: (id) => getDealWithPayments(pool, id),
+    ttlMs: config.DEAL_READ_CACHE_MS,
+  });
   const ctx: ApiContext = {
     config,
     logger,
@@ -63,22 +71,19 @@ export function createApiServer(deps: {
     store: new DealStore({
       pool,
       storageMode: config.STORAGE_MODE,
-      onCommitted: outboxWaker(redis, config.REDIS_PREFIX),
+      onCommitted: (dealId) => {
+        wakeRelay();
+        dealReads.invalidate(dealId);
+      },
     }),
     sessions: new SessionStore({ redis, prefix: config.REDIS_PREFIX, ttlSec: config.SESSION_TTL_SEC }),
     staff: { operators: config.OPERATOR_TELEGRAM_IDS, arbitrators: config.ARBITRATOR_TELEGRAM_IDS },
     telegramSecretKey: secretKeyFor(config.TELEGRAM_BOT_TOKEN),
     deriveDepositAddress: depositAddressDeriver(config.DEPOSIT_XPUB),
+    dealReads,
   };
+  void ctx.dealReads.follow({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX, logger });
 
-  const authenticate = createAuthenticator({
-    pool,
-    sessions: ctx.sessions,
-    staff: ctx.staff,
-    secretKey: ctx.telegramSecretKey,
-    maxAgeSec: config.TELEGRAM_AUTH_MAX_AGE,
-    storageMode: config.STORAGE_MODE,
-  });
   const limits = createRateLimits({
     redis,
     prefix: config.REDIS_PREFIX,
@@ -86,9 +91,18 @@ export function createApiServer(deps: {
     perUserPerMinute: config.RATE_LIMIT_USER_PER_MIN,
     exemptPaths: UNLIMITED_PATHS,
   });
+  const auth = createAuthenticator({
+    pool,
+    sessions: ctx.sessions,
+    limits,
+    staff: ctx.staff,
+    secretKey: ctx.telegramSecretKey,
+    maxAgeSec: config.TELEGRAM_AUTH_MAX_AGE,
+    storageMode: config.STORAGE_MODE,
+  });
   const metrics = createMetrics(ctx);
-  const live = createLiveHub(ctx, authenticate);
-  const board = createQueueBoard(ctx, authenticate);
+  const live = createLiveHub(ctx, auth.authenticate);
+  const board = createQueueBoard(ctx, auth.authenticate);
 
   const routes: RouteDef[] = [
     ...authRoutes(ctx),
@@ -135,9 +149,10 @@ export function createApiServer(deps: {
   );
   app.use(
     cors({
-      origin: config.APP_ORIGIN,
+      // A list, not a string: a string is sent to every origin; a list is echoed only to a match.
+      origin: [config.APP_ORIGIN],
       credentials: true,
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Poll-Secret'],
       exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'X-Request-Id', 'RateLimit-Remaining'],
       maxAge: 600,
     }),
@@ -165,6 +180,16 @@ export function createApiServer(deps: {
   app.get('/metrics', metrics.handler);
 
   board.mount(app);
+  const router = express.Router();
+  mountRoutes(router, routes, {
+    admit: auth.admit,
+    authenticateService: createServiceAuthenticator(config.ASSIST_SERVICE_SECRET),
+    limitIp: limits.limitIp,
+    idempotency: createIdempotencyGate(pool),
+  });
+  app.use(router);
+  // Routes in the registry count their own requests (with the session, in one round trip); this covers
+  // everything else, such as the reference and unknown paths.
   app.use(limits.perIp);
 
   const doc = buildOpenApi(routes, {
@@ -184,15 +209,6 @@ export function createApiServer(deps: {
   app.get('/api/docs', (_req, res) => {
     res.type('html').send(docsPage);
   });
-
-  const router = express.Router();
-  mountRoutes(router, routes, {
-    authenticate,
-    authenticateService: createServiceAuthenticator(config.ASSIST_SERVICE_SECRET),
-    limitUser: limits.perUser,
-    idempotency: createIdempotencyGate(pool),
-  });
-  app.use(router);
 
   app.use((req, res) => {
     sendProblem(
@@ -219,10 +235,14 @@ export function createApiServer(deps: {
     app,
     ctx,
     routes,
-    attach: (server) => live.attach(server),
+    auth,
+    attach: (server) => {
+      server.on('clientError', answerClientError);
+      live.attach(server);
+    },
     close: async () => {
       clearInterval(prune);
-      await Promise.all([live.close(), board.close(), metrics.close()]);
+      await Promise.all([live.close(), board.close(), metrics.close(), ctx.dealReads.close()]);
     },
   };
 }

@@ -22,13 +22,14 @@ export const ARBITRATOR_TG = 900_002;
 
 /** The environment an API under test runs with; each test may override any of it. */
 export function testApiEnv(
-  db: { url: string },
+  db: { url: string; schema: string },
   redis: { url: string; prefix: string },
 ): Record<string, string> {
   return {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: db.url,
+    DATABASE_SCHEMA: db.schema,
     REDIS_URL: redis.url,
     REDIS_PREFIX: redis.prefix,
     APP_ORIGIN: 'http://app.test',
@@ -88,7 +89,9 @@ export async function startTestApi(overrides: Record<string, string> = {}): Prom
   const db = await createTestDatabase();
   const redis = await createTestRedis();
   const config = loadConfig('api', apiConfigSchema, { ...testApiEnv(db, redis), ...overrides });
-  const apiRedis = await connectRedis(createRedis(redis.url, 'producer', 'api-test'));
+  const apiRedis = await connectRedis(
+    createRedis(redis.url, 'producer', 'api-test', { autoPipelining: true }),
+  );
   const api = createApiServer({
     config,
     logger: createLogger('api', 'silent'),

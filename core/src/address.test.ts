@@ -1,5 +1,7 @@
+import fc from 'fast-check';
+import { getAddress } from 'viem';
 import { describe, expect, it } from 'vitest';
-import { addressSchema, parseAddress } from './address.ts';
+import { addressSchema, parseAddress, toChecksumAddress } from './address.ts';
 import { codeOf } from './testing.ts';
 
 // Tether's contract on Ethereum, as published with its EIP-55 checksum.
@@ -57,5 +59,17 @@ describe('addressSchema', () => {
     const result = addressSchema.safeParse('0xdAC17F958D2ee523a2206206994597C13D831ec8');
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.message).toMatch(/EIP-55/);
+  });
+});
+
+describe('EIP-55 checksum', () => {
+  it('matches viem, an independent implementation, on random addresses', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 20, maxLength: 20 }), (bytes) => {
+        const lower = Buffer.from(bytes).toString('hex');
+        expect(toChecksumAddress(lower)).toBe(getAddress(`0x${lower}`));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -1,8 +1,26 @@
-import { type Address, checksumAddress, zeroAddress } from 'viem';
+import { keccak_256 } from '@noble/hashes/sha3';
+import type { Address } from 'viem';
 import { z } from 'zod';
 import { DomainError } from './errors.ts';
 
 const SHAPE = /^0x[0-9a-fA-F]{40}$/;
+const ZERO_ADDRESS = `0x${'0'.repeat(40)}`;
+
+/**
+ * EIP-55: a hex letter is upper case where the matching nibble of keccak256(lower-case hex) is 8 or more.
+ * Written out here (rather than taken from viem's root) so every process importing core does not load
+ * all of viem.
+ */
+export function toChecksumAddress(lowerHex40: string): Address {
+  const hash = keccak_256(new TextEncoder().encode(lowerHex40));
+  let out = '0x';
+  for (let i = 0; i < 40; i++) {
+    const nibble = ((hash[i >> 1] as number) >> (i % 2 === 0 ? 4 : 0)) & 0x0f;
+    const c = lowerHex40[i] as string;
+    out += nibble >= 8 ? c.toUpperCase() : c;
+  }
+  return out as Address;
+}
 
 const shown = (text: string): string => `'${text.length > 60 ? `${text.slice(0, 57)}...` : text}'`;
 
@@ -33,7 +51,7 @@ export function parseAddress(input: unknown): Address {
     );
   }
   const hex = input.slice(2);
-  const checksummed = checksumAddress(`0x${hex.toLowerCase()}`);
+  const checksummed = toChecksumAddress(hex.toLowerCase());
   const singleCase = hex === hex.toLowerCase() || hex === hex.toUpperCase();
   if (!singleCase && checksummed !== input) {
     throw new DomainError(
@@ -42,7 +60,7 @@ export function parseAddress(input: unknown): Address {
         'means a character was mistyped. Copy the address again from the wallet it belongs to',
     );
   }
-  if (checksummed === zeroAddress) {
+  if (checksummed === ZERO_ADDRESS) {
     throw new DomainError(
       'address_zero',
       'The zero address (0x000…000) belongs to nobody: money sent there is burned. Give the address of a real wallet',

@@ -35,6 +35,11 @@ export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: url(['postgres', 'postgresql']),
+  /** PostgreSQL schema holding the tables (tests run several deployments in one database). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier')
+    .default('public'),
   REDIS_URL: url(['redis', 'rediss']),
   /** Namespaces every Redis key and queue, so deployments and tests can share one Redis. */
   REDIS_PREFIX: z
@@ -134,6 +139,11 @@ export const apiConfigSchema = baseConfigSchema.extend({
     .optional(),
   /** Shared secret the assist service presents on the API's internal endpoints. */
   ASSIST_SERVICE_SECRET: z.string().min(32, 'must be at least 32 characters'),
+  /**
+   * How long a process may reuse what it read for GET /api/deals/:id, in ms (0: never). Changes drop
+   * the entry as soon as their deal event arrives; this bounds staleness when events stop.
+   */
+  DEAL_READ_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(1000),
   /** The platform fee in basis points, fixed into each deal at creation (the asset's minimum applies). */
   PLATFORM_FEE_BPS: z.coerce.number().int().min(0).max(2000).default(100),
   /** Requests per minute per client IP, and per signed-in user. */

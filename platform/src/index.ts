@@ -4,6 +4,7 @@ export * from './deals/activity.ts';
 export * from './deals/effects.ts';
 export * from './deals/queries.ts';
 export * from './deals/record.ts';
+export * from './deals/review.ts';
 export * from './deals/store.ts';
 export * from './migrate.ts';
 export * from './mirror/index.ts';

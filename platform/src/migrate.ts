@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { SCHEMA_NAME } from './db.ts';
 
@@ -16,6 +15,8 @@ export async function migrate(opts: {
 }): Promise<string[]> {
   const schema = opts.schema ?? 'public';
   if (!SCHEMA_NAME.test(schema)) throw new Error(`Invalid schema name '${schema}'`);
+  // Only processes that migrate pay for loading the migration runner.
+  const { runner } = await import('node-pg-migrate');
   const client = new pg.Client({ connectionString: opts.connectionString });
   await client.connect();
   try {
@@ -28,6 +29,8 @@ export async function migrate(opts: {
       createSchema: true,
       checkOrder: true,
       singleTransaction: true,
+      // Several processes (or test files) starting at once wait for the one migrating, not fail.
+      advisoryLockMode: 'wait',
       log: opts.log ?? (() => {}),
     });
     return applied.map((m) => m.name);

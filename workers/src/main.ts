@@ -31,7 +31,11 @@ const { config, signingKey } = startupOrExit(() => {
 });
 
 const logger = createLogger('workers', config.LOG_LEVEL);
-const pool = createPool({ connectionString: config.DATABASE_URL, applicationName: 'amanat-workers' });
+const pool = createPool({
+  connectionString: config.DATABASE_URL,
+  schema: config.DATABASE_SCHEMA,
+  applicationName: 'amanat-workers',
+});
 const producer = createRedis(config.REDIS_URL, 'producer', 'workers-producer');
 const workerConnection = createRedis(config.REDIS_URL, 'worker', 'workers');
 const keys = redisKeys(config.REDIS_PREFIX);

@@ -1,7 +1,323 @@
+import { type Actor, addressSchema, isDomainError, STRAY_FUNDS_CLASSES } from '@amanat/core';
+import { type DealRecord, decideStrayFunds, listReviews, type StrayPayout } from '@amanat/platform';
+import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
-import type { RouteDef } from '../http/route.ts';
+import { dealIdParams, dealViewSchema } from '../deals/schemas.ts';
+import { dealView, type LinkConfig, loadNames } from '../deals/view.ts';
+import { ApiError } from '../http/problem.ts';
+import { type Caller, defineRoute, type RouteDef } from '../http/route.ts';
 
-// PLACEHOLDER — replaced by the operator review work.
-export function reviewRoutes(_ctx: ApiContext): RouteDef[] {
-  return [];
+/**
+ * Operator actions for deals that need a human: clear a review flag, decide stray funds (late,
+ * foreign-asset or denylisted payments), and settle a deal whose funding was lost after it moved on.
+ * Every action goes through core's state machine in the deal's one version-checked write, so it lands in
+ * the hash-chained activity log, and any payout it decides is recorded as pending with its payout job.
+ */
+
+/** Rejections of the stray funds decision that are not the state machine's, by how they are answered. */
+const REVIEW_STATUS: Record<string, number> = {
+  payment_not_found: 404,
+  payment_not_confirmed: 409,
+  payment_not_stray: 409,
+  stray_funds_already_decided: 409,
+  payment_changed: 409,
+};
+
+const asApiError = (err: unknown): unknown => {
+  if (isDomainError(err) && REVIEW_STATUS[err.code] !== undefined) {
+    return new ApiError(
+      REVIEW_STATUS[err.code] as number,
+      err.code,
+      err.message,
+      err.details ? { extra: { details: err.details } } : {},
+    );
+  }
+  return err;
+};
+
+const note = z.string().trim().min(1, 'must not be empty').max(2000);
+const expectedVersion = z.number().int().positive().optional();
+
+const clearReviewBody = z.strictObject({ version: expectedVersion, note });
+const resolveReviewBody = z.strictObject({
+  version: expectedVersion,
+  /** release: the seller gets what is confirmed now, less the fee; refund: the buyer gets it back. */
+  outcome: z.enum(['release', 'refund']),
+  note,
+});
+const strayDecisionBody = z.discriminatedUnion('decision', [
+  z.strictObject({
+    version: expectedVersion,
+    decision: z.literal('refund'),
+    /** An address the sender confirmed to the operator, EIP-55 checked; never defaulted to the sender. */
+    address: addressSchema,
+    /** The operator records who confirmed the address; only the sender may. */
+    confirmedBy: z.literal('sender'),
+    note,
+  }),
+  z.strictObject({ version: expectedVersion, decision: z.literal('accept'), note }),
+]);
+const paymentParams = z.strictObject({
+  id: z.uuid('must be a deal id (UUID)'),
+  paymentId: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a payment id (a positive integer)'),
+});
+const reviewsQuery = z.strictObject({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+// ---- responses -----------------------------------------------------------------------------------
+
+const units = z.string().regex(/^\d+$/).describe('Base units as a decimal string');
+
+const payoutSchema = z
+  .object({
+    kind: z.string(),
+    chainId: z.number().int(),
+    token: z.string(),
+    recipient: z.string().nullable().describe("null for the platform's fee (its address is configuration)"),
+    amount: units,
+    cause: z.string().describe('The activity entry (seq) that decided it; its payout job carries the same'),
+    status: z.literal('pending'),
+  })
+  .meta({ id: 'PendingPayout' });
+
+const strayPaymentSchema = z
+  .object({
+    id: z.string(),
+    chainId: z.number().int(),
+    txHash: z.string(),
+    logIndex: z.number().int(),
+    token: z.string(),
+    from: z.string(),
+    amount: units,
+    blockTimestamp: z.iso.datetime(),
+    status: z.enum(['pending', 'confirmed', 'reorged']),
+    classification: z.enum(STRAY_FUNDS_CLASSES),
+    decision: z
+      .object({
+        decision: z.enum(['refund', 'accept']),
+        recipient: z.string(),
+        cause: z.string().describe('The activity entry (seq) that recorded the decision'),
+        decidedBy: z.uuid(),
+        decidedAt: z.iso.datetime(),
+        note: z.string().nullable(),
+        payoutStatus: z.string().nullable(),
+      })
+      .nullable(),
+  })
+  .meta({ id: 'StrayPayment' });
+
+const dealResultSchema = z.object({ deal: dealViewSchema });
+const resolveResultSchema = z.object({ deal: dealViewSchema, payouts: z.array(payoutSchema) });
+const decisionResultSchema = z.object({ deal: dealViewSchema, payout: payoutSchema });
+const reviewListSchema = z
+  .object({
+    items: z.array(z.object({ deal: dealViewSchema, strayPayments: z.array(strayPaymentSchema) })),
+    nextCursor: z.string().nullable(),
+  })
+  .meta({ id: 'ReviewList' });
+
+// ---- cursor ---------------------------------------------------------------------------------------
+
+const encodeCursor = (c: { createdAt: Date; id: string }) =>
+  Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
+
+/** The instant as encodeCursor writes it; other spellings (such as years PostgreSQL cannot hold) are refused. */
+const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+function decodeCursor(text: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at ?? '');
+  if (
+    !id ||
+    !z.uuid().safeParse(id).success ||
+    !CURSOR_INSTANT.test(at ?? '') ||
+    Number.isNaN(createdAt.getTime())
+  ) {
+    throw new ApiError(400, 'cursor_invalid', 'The cursor is not one this API gave out');
+  }
+  return { createdAt, id };
 }
+
+export function reviewRoutes(ctx: ApiContext): RouteDef[] {
+  const links: LinkConfig = {
+    botUsername: ctx.config.TELEGRAM_BOT_USERNAME,
+    appName: ctx.config.TELEGRAM_APP_NAME,
+    appOrigin: ctx.config.APP_ORIGIN,
+  };
+  const view = async (deal: DealRecord) =>
+    dealView(deal, 'operator', { registry: ctx.registry, names: await loadNames(ctx.pool, [deal]), links });
+
+  /**
+   * The operator acting on a deal. An operator who is a party of the deal may not decide it: that would
+   * be deciding where their own money goes.
+   */
+  async function operatorOn(dealId: string, caller: Caller): Promise<Extract<Actor, { kind: 'user' }>> {
+    const deal = await ctx.store.get(dealId);
+    if (!deal) throw new ApiError(404, 'deal_not_found', 'No such deal');
+    if (deal.seller?.userId === caller.user.id || deal.buyer?.userId === caller.user.id) {
+      throw new ApiError(403, 'operator_is_party', 'An operator may not decide a deal they are a party to');
+    }
+    return { kind: 'user', userId: caller.user.id, role: 'operator' };
+  }
+
+  const versionOpt = (version: number | undefined) =>
+    version !== undefined ? { expectedVersion: version } : {};
+
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/api/admin/reviews',
+      operationId: 'listReviews',
+      summary: 'Deals that need an operator (operators)',
+      description:
+        'Deals flagged for review with their reasons, and deals holding stray funds (late, foreign-asset or ' +
+        'denylisted payments) that nobody has decided yet, newest first. Each comes with all its stray ' +
+        'payments and the decision taken on each, if any. Cursor pagination: pass `nextCursor` as `cursor`.',
+      tag: 'admin',
+      auth: 'user',
+      operatorOnly: true,
+      query: reviewsQuery,
+      response: reviewListSchema,
+      handler: async ({ query }) => {
+        const page = await listReviews(ctx.pool, {
+          after: query.cursor ? decodeCursor(query.cursor) : null,
+          limit: query.limit,
+        });
+        const names = await loadNames(
+          ctx.pool,
+          page.items.map((i) => i.deal),
+        );
+        return {
+          items: page.items.map((item) => ({
+            deal: dealView(item.deal, 'operator', { registry: ctx.registry, names, links }),
+            strayPayments: item.strayPayments,
+          })),
+          nextCursor: page.next ? encodeCursor(page.next) : null,
+        };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/admin/deals/:id/clear-review',
+      operationId: 'clearReview',
+      summary: 'Clear the review flag with a note (operators)',
+      description:
+        "The note goes into the deal's activity log. Deadlines that lapsed while the deal was flagged are " +
+        'armed again. Undecided stray funds stay listed under GET /api/admin/reviews.',
+      tag: 'admin',
+      auth: 'user',
+      operatorOnly: true,
+      params: dealIdParams,
+      body: clearReviewBody,
+      response: dealResultSchema,
+      errors: [403, 404, 409, 422],
+      handler: async ({ params, body, caller }) => {
+        const actor = await operatorOn(params.id, caller);
+        const result = await ctx.store.act(
+          params.id,
+          { type: 'clear_review', note: body.note },
+          actor,
+          versionOpt(body.version),
+        );
+        return { deal: await view(result.deal) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/admin/deals/:id/payments/:paymentId/decision',
+      operationId: 'decideStrayFunds',
+      summary:
+        'Decide stray funds: refund to a sender-confirmed address, or accept into the deal (operators)',
+      description:
+        'For a confirmed payment of this deal that was not counted: late, in a foreign asset, or from a ' +
+        'denylisted sender. `refund` pays it back to an address the sender confirmed (EIP-55 checked); ' +
+        "`accept` pays it to the seller's payout address. Foreign-asset and denylisted funds can only be " +
+        "refunded: the seller's address was given for the deal's asset, and the denylist exists so that such " +
+        "money never pays a seller. The payout is recorded as pending, in the payment's own chain and token, " +
+        'and each payment is decided once.',
+      tag: 'admin',
+      auth: 'user',
+      operatorOnly: true,
+      params: paymentParams,
+      body: strayDecisionBody,
+      status: 201,
+      response: decisionResultSchema,
+      errors: [403, 404, 409, 422],
+      handler: async ({ params, body, caller }) => {
+        const actor = await operatorOn(params.id, caller);
+        const result = await decideStrayFunds(ctx.store, {
+          dealId: params.id,
+          paymentId: params.paymentId,
+          decision:
+            body.decision === 'refund'
+              ? { kind: 'refund', address: body.address, confirmedBy: body.confirmedBy }
+              : { kind: 'accept' },
+          note: body.note,
+          actor,
+          ...versionOpt(body.version),
+        }).catch((err) => {
+          throw asApiError(err);
+        });
+        return { deal: await view(result.deal), payout: strayPayoutView(result.payout) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/admin/deals/:id/resolve-review',
+      operationId: 'resolveReview',
+      summary: 'Settle a deal whose funding was lost after it moved on (operators)',
+      description:
+        'For a flagged deal (funded, delivered or disputed) whose confirmed money no longer covers what was ' +
+        'due, typically a reorg after delivery. `release` pays the seller what is confirmed now, less the ' +
+        'fee; `refund` returns it to the buyer. The flag is cleared and the payouts recorded as pending. ' +
+        'With nothing confirmed left a release is refused (`not_funded`) and a refund closes the deal as ' +
+        'refunded at once, since there is nothing to pay out.',
+      tag: 'admin',
+      auth: 'user',
+      operatorOnly: true,
+      params: dealIdParams,
+      body: resolveReviewBody,
+      response: resolveResultSchema,
+      errors: [403, 404, 409, 422],
+      handler: async ({ params, body, caller }) => {
+        const actor = await operatorOn(params.id, caller);
+        const result = await ctx.store.act(
+          params.id,
+          { type: 'resolve_review', outcome: { kind: body.outcome }, note: body.note },
+          actor,
+          versionOpt(body.version),
+        );
+        const deal = result.deal;
+        return {
+          deal: await view(deal),
+          payouts: result.payoutLegs.map((leg) => ({
+            kind: leg.kind,
+            chainId: deal.asset.chainId,
+            token: deal.asset.token,
+            recipient:
+              leg.kind === 'fee'
+                ? null
+                : leg.kind === 'seller'
+                  ? (deal.seller?.address ?? null)
+                  : (deal.buyer?.address ?? null),
+            amount: leg.amount.toString(),
+            cause: String(result.entry.seq),
+            status: 'pending' as const,
+          })),
+        };
+      },
+    }),
+  ];
+}
+
+const strayPayoutView = (p: StrayPayout) => ({
+  kind: p.kind,
+  chainId: p.chainId,
+  token: p.token,
+  recipient: p.recipient,
+  amount: p.amount.toString(),
+  cause: p.cause,
+  status: 'pending' as const,
+});

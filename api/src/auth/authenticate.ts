@@ -1,9 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { getUser, type Pool, type StorageMode, type UserRecord, upsertTelegramUser } from '@amanat/platform';
-import type { Request } from 'express';
+import { type Pool, type StorageMode, upsertTelegramUser } from '@amanat/platform';
+import type { Request, Response } from 'express';
 import { ApiError } from '../http/problem.ts';
+import type { RateLimits } from '../http/rate-limit.ts';
 import type { Caller } from '../http/route.ts';
-import type { SessionStore } from './sessions.ts';
+import { type SessionStore, type SessionUser, sessionUser } from './sessions.ts';
 import { type TelegramUser, validateInitData } from './telegram-init-data.ts';
 
 export interface StaffIds {
@@ -14,7 +15,7 @@ export interface StaffIds {
 const unauthenticated = (code: string, detail: string) =>
   new ApiError(401, code, detail, { headers: { 'WWW-Authenticate': 'Bearer realm="amanat"' } });
 
-export const callerFor = (user: UserRecord, staff: StaffIds, sessionId: string | null): Caller => ({
+export const callerFor = (user: SessionUser, staff: StaffIds, sessionId: string | null): Caller => ({
   user,
   operator: user.telegramId !== null && staff.operators.has(user.telegramId),
   arbitrator: user.telegramId !== null && staff.arbitrators.has(user.telegramId),
@@ -34,6 +35,28 @@ export const userFromTelegram = (pool: Pool, tg: TelegramUser, storageMode: Stor
     { storageMode },
   );
 
+export interface Authenticator {
+  /** The caller of a request, without counting it against any limit (WebSocket, queue board). */
+  authenticate(req: Request): Promise<Caller>;
+  /** The caller, counting the request against the IP and user limits (every signed-in route). */
+  admit(req: Request, res: Response): Promise<Caller>;
+}
+
+const MALFORMED = 'The Authorization header must be "Bearer <token>" or "tma <init data>"';
+const SESSION_INVALID = 'The session is unknown, expired or signed out';
+
+function credentialsOf(req: Request): { scheme: 'bearer' | 'tma'; credentials: string } {
+  const header = req.get('authorization');
+  if (!header) throw unauthenticated('auth_required', 'Sign in: send Authorization: Bearer <token>');
+  const space = header.indexOf(' ');
+  const scheme = header.slice(0, space).toLowerCase();
+  const credentials = header.slice(space + 1).trim();
+  if (space < 0 || credentials.length === 0 || (scheme !== 'bearer' && scheme !== 'tma')) {
+    throw unauthenticated('auth_malformed', MALFORMED);
+  }
+  return { scheme, credentials };
+}
+
 /**
  * Resolves `Authorization: Bearer <session token>` or `Authorization: tma <raw init data>` to the
  * caller. Anything else, or anything invalid, is a 401 with a code that says which.
@@ -41,38 +64,41 @@ export const userFromTelegram = (pool: Pool, tg: TelegramUser, storageMode: Stor
 export function createAuthenticator(deps: {
   pool: Pool;
   sessions: SessionStore;
+  limits: RateLimits;
   staff: StaffIds;
   secretKey: Buffer;
   maxAgeSec: number;
   storageMode: StorageMode;
-}): (req: Request) => Promise<Caller> {
-  return async (req) => {
-    const header = req.get('authorization');
-    if (!header) throw unauthenticated('auth_required', 'Sign in: send Authorization: Bearer <token>');
-    const space = header.indexOf(' ');
-    const scheme = header.slice(0, space).toLowerCase();
-    const credentials = header.slice(space + 1).trim();
-    if (space < 0 || credentials.length === 0) {
-      throw unauthenticated(
-        'auth_malformed',
-        'The Authorization header must be "Bearer <token>" or "tma <init data>"',
-      );
-    }
-    if (scheme === 'bearer') {
+}): Authenticator {
+  const fromInitData = async (initData: string) => {
+    const valid = validateInitData(initData, { secretKey: deps.secretKey, maxAgeSec: deps.maxAgeSec });
+    return callerFor(await userFromTelegram(deps.pool, valid.user, deps.storageMode), deps.staff, null);
+  };
+  return {
+    async authenticate(req) {
+      const { scheme, credentials } = credentialsOf(req);
+      if (scheme === 'tma') return fromInitData(credentials);
       const session = await deps.sessions.get(credentials);
-      if (!session) throw unauthenticated('session_invalid', 'The session is unknown, expired or signed out');
-      const user = await getUser(deps.pool, session.userId);
-      if (!user) throw unauthenticated('session_invalid', 'The session is unknown, expired or signed out');
-      return callerFor(user, deps.staff, session.id);
-    }
-    if (scheme === 'tma') {
-      const valid = validateInitData(credentials, { secretKey: deps.secretKey, maxAgeSec: deps.maxAgeSec });
-      return callerFor(await userFromTelegram(deps.pool, valid.user, deps.storageMode), deps.staff, null);
-    }
-    throw unauthenticated(
-      'auth_malformed',
-      'The Authorization header must be "Bearer <token>" or "tma <init data>"',
-    );
+      if (!session) throw unauthenticated('session_invalid', SESSION_INVALID);
+      return callerFor(sessionUser(session), deps.staff, session.id);
+    },
+    async admit(req, res) {
+      const { scheme, credentials } = credentialsOf(req);
+      if (scheme === 'tma') {
+        await deps.limits.limitIp(req, res);
+        const caller = await fromInitData(credentials);
+        await deps.limits.limitUser(caller.user.id, res);
+        return caller;
+      }
+      const key = deps.sessions.keyOf(credentials);
+      if (!key) {
+        await deps.limits.limitIp(req, res);
+        throw unauthenticated('session_invalid', SESSION_INVALID);
+      }
+      const session = deps.sessions.parse(await deps.limits.admitSession(key.key, req, res), key.id);
+      if (!session) throw unauthenticated('session_invalid', SESSION_INVALID);
+      return callerFor(sessionUser(session), deps.staff, session.id);
+    },
   };
 }
 

@@ -11,7 +11,7 @@ import { sessionViewSchema, userView, userViewSchema } from './user-view.ts';
 export async function issueSession(ctx: ApiContext, userId: string, via: 'telegram' | 'login_link' | 'dev') {
   const user = await getUser(ctx.pool, userId);
   if (!user) throw new ApiError(401, 'session_invalid', 'The user no longer exists');
-  const { token, expiresAt } = await ctx.sessions.create(user.id, via);
+  const { token, expiresAt } = await ctx.sessions.create(user, via);
   return {
     token,
     expiresAt: expiresAt.toISOString(),

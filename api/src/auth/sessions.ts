@@ -4,14 +4,37 @@ import { z } from 'zod';
 
 /**
  * Sessions live in Redis under the hash of their token, so a copy of Redis holds no usable token.
- * They expire on their own and are revoked by deleting the key.
+ * They expire on their own and are revoked by deleting the key. A session carries the few user fields
+ * every request needs, so authenticating costs one Redis read and no database query; they are
+ * refreshed at each sign-in.
  */
 const sessionSchema = z.object({
   userId: z.uuid(),
+  telegramId: z.string().regex(/^\d+$/).nullable(),
+  username: z.string().nullable(),
+  displayName: z.string(),
+  language: z.string(),
   createdAt: z.iso.datetime(),
   via: z.enum(['telegram', 'login_link', 'dev']),
 });
 export type Session = z.infer<typeof sessionSchema>;
+
+/** What a request knows about its caller: the stable identity and profile fields. */
+export interface SessionUser {
+  id: string;
+  telegramId: bigint | null;
+  username: string | null;
+  displayName: string;
+  language: string;
+}
+
+export const sessionUser = (s: Session): SessionUser => ({
+  id: s.userId,
+  telegramId: s.telegramId === null ? null : BigInt(s.telegramId),
+  username: s.username,
+  displayName: s.displayName,
+  language: s.language,
+});
 
 export const sessionIdOf = (token: string): string => createHash('sha256').update(token).digest('base64url');
 
@@ -28,20 +51,44 @@ export class SessionStore {
     this.ttlSec = opts.ttlSec;
   }
 
-  async create(userId: string, via: Session['via']): Promise<{ token: string; expiresAt: Date }> {
+  async create(user: SessionUser, via: Session['via']): Promise<{ token: string; expiresAt: Date }> {
     const token = `ses_${randomBytes(32).toString('base64url')}`;
-    const session: Session = { userId, createdAt: new Date().toISOString(), via };
+    const session: Session = {
+      userId: user.id,
+      telegramId: user.telegramId === null ? null : user.telegramId.toString(),
+      username: user.username,
+      displayName: user.displayName,
+      language: user.language,
+      createdAt: new Date().toISOString(),
+      via,
+    };
     await this.redis.set(this.prefix + sessionIdOf(token), JSON.stringify(session), 'EX', this.ttlSec);
     return { token, expiresAt: new Date(Date.now() + this.ttlSec * 1000) };
   }
 
   /** The session behind a token, or null when it is unknown, expired, revoked or malformed. */
   async get(token: string): Promise<(Session & { id: string }) | null> {
+    const key = this.keyOf(token);
+    return key ? this.parse(await this.redis.get(key.key), key.id) : null;
+  }
+
+  /** Where a token's session is kept, or null for a string that cannot be a token. */
+  keyOf(token: string): { id: string; key: string } | null {
     if (!TOKEN.test(token)) return null;
     const id = sessionIdOf(token);
-    const text = await this.redis.get(this.prefix + id);
+    return { id, key: this.prefix + id };
+  }
+
+  /** A stored session, read by someone else (the rate-limit script reads it in the same round trip). */
+  parse(text: string | null, id: string): (Session & { id: string }) | null {
     if (!text) return null;
-    const parsed = sessionSchema.safeParse(JSON.parse(text));
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return null;
+    }
+    const parsed = sessionSchema.safeParse(value);
     return parsed.success ? { ...parsed.data, id } : null;
   }
 

@@ -1,6 +1,6 @@
-import type { UserRecord } from '@amanat/platform';
 import { z } from 'zod';
 import type { Caller } from '../http/route.ts';
+import type { SessionUser } from './sessions.ts';
 
 export const userViewSchema = z
   .object({
@@ -13,7 +13,7 @@ export const userViewSchema = z
   .meta({ id: 'User' });
 export type UserView = z.infer<typeof userViewSchema>;
 
-export const userView = (user: UserRecord, caller?: Pick<Caller, 'operator' | 'arbitrator'>): UserView => ({
+export const userView = (user: SessionUser, caller?: Pick<Caller, 'operator' | 'arbitrator'>): UserView => ({
   id: user.id,
   telegramId: user.telegramId === null ? null : user.telegramId.toString(),
   username: user.username,

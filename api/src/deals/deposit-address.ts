@@ -1,10 +1,17 @@
-import { DomainError } from '@amanat/core';
+import { DomainError, toChecksumAddress } from '@amanat/core';
 import { secp256k1 } from '@noble/curves/secp256k1';
-import { toHex } from 'viem';
-import { HDKey, publicKeyToAddress } from 'viem/accounts';
+import { keccak_256 } from '@noble/hashes/sha3';
+import { HDKey } from '@scure/bip32';
 
 /** Non-hardened child indexes stop below 2^31. */
 const MAX_INDEX = 2n ** 31n - 1n;
+
+/** An EVM address is the last 20 bytes of keccak256 of the uncompressed public key without its 0x04 prefix. */
+function addressOf(compressedPublicKey: Uint8Array): string {
+  const uncompressed = secp256k1.ProjectivePoint.fromHex(compressedPublicKey).toRawBytes(false);
+  const hash = keccak_256(uncompressed.subarray(1));
+  return toChecksumAddress(Buffer.from(hash.subarray(12)).toString('hex'));
+}
 
 /**
  * Deposit addresses are children 0/i of the account-level extended public key (m/44'/60'/0'), so the
@@ -38,8 +45,6 @@ export function depositAddressDeriver(xpub: string): (index: bigint) => string {
     const child = external.deriveChild(Number(index));
     if (!child.publicKey)
       throw new DomainError('deposit_derivation_failed', 'Could not derive a deposit address');
-    // BIP-32 keeps public keys compressed; an address hashes the uncompressed point.
-    const uncompressed = secp256k1.ProjectivePoint.fromHex(child.publicKey).toRawBytes(false);
-    return publicKeyToAddress(toHex(uncompressed));
+    return addressOf(child.publicKey);
   };
 }

@@ -1,11 +1,5 @@
 import { type Actor, type DealAction, parseAmount, redisKeys, verifyChain } from '@amanat/core';
-import {
-  type DealRecord,
-  findDealIdByInviteCode,
-  getDealWithPayments,
-  listDeals,
-  readActivity,
-} from '@amanat/platform';
+import { type DealRecord, findDealIdByInviteCode, listDeals, readActivity } from '@amanat/platform';
 import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { ApiError } from '../http/problem.ts';
@@ -46,10 +40,18 @@ function asArbitrator(caller: Caller, viewer: Viewer): Actor {
 const encodeCursor = (c: { createdAt: Date; id: string }) =>
   Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
 
+/** The instant as encodeCursor writes it; other spellings (such as years PostgreSQL cannot hold) are refused. */
+const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 function decodeCursor(text: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (!id || !z.uuid().safeParse(id).success || Number.isNaN(createdAt.getTime())) {
+  if (
+    !id ||
+    !z.uuid().safeParse(id).success ||
+    !CURSOR_INSTANT.test(at ?? '') ||
+    Number.isNaN(createdAt.getTime())
+  ) {
     throw new ApiError(400, 'cursor_invalid', 'The cursor is not one this API gave out');
   }
   return { createdAt, id };
@@ -247,7 +249,7 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
             limit: query.limit,
           },
         );
-        const names = await loadNames(ctx.pool, page.deals);
+        const names = page.names;
         return {
           deals: page.deals.map((deal) =>
             dealView(deal, viewerOf(deal, caller) as Viewer, { registry: ctx.registry, names, links }),
@@ -267,10 +269,13 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
       response: dealDetailSchema,
       errors: [404],
       handler: async ({ params, caller }) => {
-        const deal = await getDealWithPayments(ctx.pool, params.id);
+        const deal = await ctx.dealReads.get(params.id);
         const viewer = deal ? viewerOf(deal, caller) : null;
         if (!deal || !viewer) throw notFound();
-        return { ...(await view(deal, viewer)), payments: deal.payments.map(paymentView) };
+        return {
+          ...dealView(deal, viewer, { registry: ctx.registry, names: deal.names, links }),
+          payments: deal.payments.map(paymentView),
+        };
       },
     }),
     defineRoute({

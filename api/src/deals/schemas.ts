@@ -16,7 +16,8 @@ const period = (p: { default: number; min: number; max: number }, what: string) 
     .max(p.max, `${what} must be at most ${p.max} seconds`)
     .default(p.default);
 
-const uuidParam = z.uuid('must be a deal id (UUID)');
+// Lower-cased, so one deal has one spelling (idempotency keys are scoped by it).
+const uuidParam = z.uuid('must be a deal id (UUID)').toLowerCase();
 export const dealIdParams = z.strictObject({ id: uuidParam });
 
 const tokenRef = z.union([

@@ -65,7 +65,9 @@ export function createIdempotencyGate(pool: Pool): IdempotencyGate {
             },
           );
         }
-        return { replay: { status: row.status_code, body: row.response } };
+        // Kept as the JSON text (a jsonb string): jsonb would reorder the keys of an object.
+        const body = typeof row.response === 'string' ? JSON.parse(row.response) : row.response;
+        return { replay: { status: row.status_code, body } };
       }
       return {
         ticket: {
@@ -73,7 +75,7 @@ export function createIdempotencyGate(pool: Pool): IdempotencyGate {
             await pool.query(
               `UPDATE idempotency_keys SET status_code = $4, response = $5
                WHERE user_id = $1 AND route = $2 AND key = $3`,
-              [userId, scope, key, status, JSON.stringify(response)],
+              [userId, scope, key, status, JSON.stringify(JSON.stringify(response))],
             );
           },
           async abandon() {

@@ -107,6 +107,23 @@ export function toApiError(err: unknown): ApiError {
   }
   // URIError from a malformed percent-encoding in the path.
   if (err instanceof URIError) return new ApiError(400, 'path_malformed', 'The request path is malformed');
+  // A client error the HTTP layer raised without a `type`: the body parser wraps a decompression failure
+  // (a body that does not match its Content-Encoding) this way.
+  const status = (err as { status?: unknown; expose?: unknown } | null)?.status;
+  if (
+    typeof status === 'number' &&
+    status >= 400 &&
+    status < 500 &&
+    (err as { expose?: unknown }).expose === true
+  ) {
+    return status === 400
+      ? new ApiError(
+          400,
+          'body_malformed',
+          'The body could not be read; check that it matches its Content-Encoding',
+        )
+      : new ApiError(status, 'request_invalid', 'The request could not be processed');
+  }
   return new ApiError(500, 'internal', 'Something went wrong on our side; it has been logged');
 }
 

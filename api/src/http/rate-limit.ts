@@ -1,35 +1,72 @@
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiError } from './problem.ts';
-import type { Caller } from './route.ts';
 
 /**
- * Fixed one-minute windows kept in Redis, so every API process shares the count. If Redis is away, an
- * in-process limiter stands in (each process then counts alone) rather than refusing every request.
+ * Rate limits in Redis, shared by every API process: fixed one-minute windows per client IP and per
+ * signed-in user. For a request with a session token, one script reads the session and counts the IP
+ * and the user in a single round trip: authentication and both limits cost one Redis call, which is most
+ * of what a signed-in read costs.
+ *
+ * The script builds the user's counter key from the session it read, so it is not Redis Cluster safe;
+ * Amanat runs one Redis (DESIGN: BullMQ on one instance).
  */
-function limiter(redis: Redis, prefix: string, name: string, perMinute: number) {
-  return new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix: `${prefix}:rl:${name}`,
-    points: perMinute,
-    duration: 60,
-    insuranceLimiter: new RateLimiterMemory({ points: perMinute, duration: 60 }),
-  });
+const WINDOW_MS = 60_000;
+
+const COUNT = `
+local function count(key, window)
+  local n = redis.call('INCR', key)
+  if n == 1 then redis.call('PEXPIRE', key, window) end
+  return n
+end`;
+
+// KEYS[1] counter. ARGV[1] window ms.
+const COUNT_ONE = `${COUNT}
+local n = count(KEYS[1], ARGV[1])
+return {n, redis.call('PTTL', KEYS[1])}`;
+
+// KEYS[1] session, KEYS[2] IP counter. ARGV[1] window ms, ARGV[2] user counter key prefix.
+const ADMIT_SESSION = `${COUNT}
+local ip = count(KEYS[2], ARGV[1])
+local ipTtl = redis.call('PTTL', KEYS[2])
+local session = redis.call('GET', KEYS[1])
+if not session then return {ip, ipTtl, false, 0, 0} end
+local ok, decoded = pcall(cjson.decode, session)
+if not ok or type(decoded) ~= 'table' or type(decoded.userId) ~= 'string' then return {ip, ipTtl, false, 0, 0} end
+local userKey = ARGV[2] .. decoded.userId
+local user = count(userKey, ARGV[1])
+return {ip, ipTtl, session, user, redis.call('PTTL', userKey)}`;
+
+type ScriptRedis = Redis & {
+  amanatCount(key: string, windowMs: number): Promise<[number, number]>;
+  amanatAdmitSession(
+    sessionKey: string,
+    ipKey: string,
+    windowMs: number,
+    userPrefix: string,
+  ): Promise<[number, number, string | null, number, number]>;
+};
+
+export interface RateLimits {
+  /** Counts a request against its client IP; 429 when over the limit. */
+  limitIp(req: Request, res: Response): Promise<void>;
+  /** The same as Express middleware, for paths outside the route registry. */
+  perIp: RequestHandler;
+  /** Counts a request against a user (for callers who sent init data rather than a session). */
+  limitUser(userId: string, res: Response): Promise<void>;
+  /**
+   * Reads a session (by its Redis key) while counting the request against the IP and, when the session
+   * exists, its user. Returns the stored session text, or null when there is none.
+   */
+  admitSession(sessionKey: string, req: Request, res: Response): Promise<string | null>;
 }
 
-async function consume(rl: RateLimiterRedis, key: string, res: Response): Promise<void> {
-  try {
-    const r = await rl.consume(key);
-    res.setHeader('RateLimit-Remaining', String(r.remainingPoints));
-  } catch (err) {
-    if (!(err instanceof RateLimiterRes)) throw err;
-    const retryAfter = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
-    throw new ApiError(429, 'rate_limited', `Too many requests; try again in ${retryAfter} s`, {
-      headers: { 'Retry-After': String(retryAfter) },
-      extra: { retryAfter },
-    });
-  }
+function tooMany(ttlMs: number): ApiError {
+  const retryAfter = Math.max(1, Math.ceil(ttlMs / 1000));
+  return new ApiError(429, 'rate_limited', `Too many requests; try again in ${retryAfter} s`, {
+    headers: { 'Retry-After': String(retryAfter) },
+    extra: { retryAfter },
+  });
 }
 
 export function createRateLimits(opts: {
@@ -37,18 +74,50 @@ export function createRateLimits(opts: {
   prefix: string;
   perIpPerMinute: number;
   perUserPerMinute: number;
-  /** Paths the per-IP limit leaves alone (the payment callback: its signature is the gate). */
+  /** Paths the per-IP middleware leaves alone (the payment callback: its signature is the gate). */
   exemptPaths: readonly string[];
-}): { perIp: RequestHandler; perUser: (caller: Caller, res: Response) => Promise<void> } {
-  const ip = limiter(opts.redis, opts.prefix, 'ip', opts.perIpPerMinute);
-  const user = limiter(opts.redis, opts.prefix, 'user', opts.perUserPerMinute);
+}): RateLimits {
+  // Defined once per connection; ioredis sends the scripts by hash and loads them when Redis lacks them.
+  if (!(opts.redis as unknown as { amanatAdmitSession?: unknown }).amanatAdmitSession) {
+    opts.redis.defineCommand('amanatCount', { numberOfKeys: 1, lua: COUNT_ONE });
+    opts.redis.defineCommand('amanatAdmitSession', { numberOfKeys: 2, lua: ADMIT_SESSION });
+  }
+  const redis = opts.redis as unknown as ScriptRedis;
+  const ipKey = (req: Request) => `${opts.prefix}:rl:ip:${req.ip ?? 'unknown'}`;
+  const userPrefix = `${opts.prefix}:rl:user:`;
   const exempt = new Set(opts.exemptPaths);
+
+  const check = (count: number, ttlMs: number, limit: number) => {
+    if (count > limit) throw tooMany(ttlMs);
+    return limit - count;
+  };
+
+  const limitIp = async (req: Request, res: Response) => {
+    const [count, ttl] = await redis.amanatCount(ipKey(req), WINDOW_MS);
+    res.setHeader('RateLimit-Remaining', String(check(count, ttl, opts.perIpPerMinute)));
+  };
+
   return {
+    limitIp,
     perIp: async (req, res, next) => {
-      if (exempt.has(req.path)) return next();
-      await consume(ip, req.ip ?? 'unknown', res);
+      if (!exempt.has(req.path)) await limitIp(req, res);
       next();
     },
-    perUser: (caller, res) => consume(user, caller.user.id, res),
+    async limitUser(userId, res) {
+      const [count, ttl] = await redis.amanatCount(userPrefix + userId, WINDOW_MS);
+      check(count, ttl, opts.perUserPerMinute);
+    },
+    async admitSession(sessionKey, req, res) {
+      const [ip, ipTtl, session, user, userTtl] = await redis.amanatAdmitSession(
+        sessionKey,
+        ipKey(req),
+        WINDOW_MS,
+        userPrefix,
+      );
+      const ipLeft = check(ip, ipTtl, opts.perIpPerMinute);
+      const userLeft = session ? check(user, userTtl, opts.perUserPerMinute) : ipLeft;
+      res.setHeader('RateLimit-Remaining', String(Math.min(ipLeft, userLeft)));
+      return session;
+    },
   };
 }

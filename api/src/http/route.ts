@@ -1,6 +1,6 @@
-import type { UserRecord } from '@amanat/platform';
 import express, { type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { z } from 'zod';
+import type { SessionUser } from '../auth/sessions.ts';
 import { ApiError, sendProblem, toApiError } from './problem.ts';
 
 /**
@@ -11,7 +11,7 @@ export type AuthMode = 'public' | 'user' | 'service';
 
 /** Who is calling: the signed-in user and the staff roles their Telegram id carries. */
 export interface Caller {
-  user: UserRecord;
+  user: SessionUser;
   operator: boolean;
   arbitrator: boolean;
   /** The session's id (a hash of its token), or null when the request carried Telegram init data. */
@@ -71,9 +71,11 @@ export const defineRoute = <
 
 /** What the route pipeline needs from the rest of the service. */
 export interface RouteDeps {
-  authenticate: (req: Request) => Promise<Caller>;
+  /** Authenticates a signed-in route's caller and counts the request against the IP and user limits. */
+  admit: (req: Request, res: Response) => Promise<Caller>;
   authenticateService: (req: Request) => void;
-  limitUser: (caller: Caller, res: Response) => Promise<void>;
+  /** Counts a public or service route's request against its IP. */
+  limitIp: (req: Request, res: Response) => Promise<void>;
   idempotency: IdempotencyGate;
 }
 
@@ -126,6 +128,15 @@ function parsePart<S extends Schema | undefined>(schema: S, value: unknown, wher
   });
 }
 
+/**
+ * The route a key is scoped to: the declared path with its validated parameters, not the path as
+ * spelled, which Express matches case-insensitively and with or without a trailing slash.
+ */
+const idempotencyScope = (route: RouteDef, params: unknown): string =>
+  `${route.method} ${route.path.replace(/:(\w+)/g, (_, name: string) =>
+    encodeURIComponent(String((params as Record<string, unknown> | undefined)?.[name] ?? '')),
+  )}`;
+
 function send(res: Response, status: number, body: unknown): void {
   if (status === 204) res.status(204).end();
   else if (status >= 400) res.status(status).type('application/problem+json').send(JSON.stringify(body));
@@ -135,21 +146,26 @@ function send(res: Response, status: number, body: unknown): void {
 /** Mounts routes on a router: body parsing, auth, per-user limits, validation, idempotency, handler. */
 export function mountRoutes(router: Router, routes: readonly RouteDef[], deps: RouteDeps): void {
   for (const route of routes) {
-    const handlers: RequestHandler[] = [];
+    // Who may call comes first, before a body is read: a refused or over-limit request costs little.
+    const admission: RequestHandler = async (req, res, next) => {
+      if (route.auth === 'user') {
+        const caller = await deps.admit(req, res);
+        if (route.operatorOnly && !caller.operator) {
+          throw new ApiError(403, 'operator_only', 'Only operators may do this');
+        }
+        res.locals.caller = caller;
+      } else {
+        await deps.limitIp(req, res);
+        if (route.auth === 'service') deps.authenticateService(req);
+      }
+      next();
+    };
+    const handlers: RequestHandler[] = [admission];
     if (route.body) handlers.push(requireJson);
     handlers.push(async (req, res) => {
       let ticket: IdempotencyTicket | null = null;
       try {
-        let caller: Caller | null = null;
-        if (route.auth === 'user') {
-          caller = await deps.authenticate(req);
-          await deps.limitUser(caller, res);
-          if (route.operatorOnly && !caller.operator) {
-            throw new ApiError(403, 'operator_only', 'Only operators may do this');
-          }
-        } else if (route.auth === 'service') {
-          deps.authenticateService(req);
-        }
+        const caller = (res.locals.caller as Caller | undefined) ?? null;
         const params = parsePart(route.params, req.params, 'path');
         const query = parsePart(route.query, req.query, 'query');
         const body = parsePart(route.body, route.body ? (req.body ?? {}) : undefined, 'body');
@@ -165,7 +181,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], deps: R
           }
           const started = await deps.idempotency.begin(
             caller,
-            `${route.method} ${req.path}`,
+            idempotencyScope(route, params),
             key,
             req.body ?? null,
           );

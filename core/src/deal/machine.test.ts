@@ -2,12 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Actor } from '../activity-log.ts';
 import { DomainError } from '../errors.ts';
+import { type PaymentClass, reviewReasonFor } from '../payments.ts';
 import {
   type ActorRole,
   type DealAction,
   type DealActionType,
   type DealSnapshot,
   decide,
+  STRAY_FUNDS_CLASSES,
 } from './machine.ts';
 import { DEAL_STATES, type DealState, isFullyFunded, TERMINAL_STATES } from './states.ts';
 
@@ -82,11 +84,26 @@ const SAMPLE_ACTIONS: Record<DealActionType, DealAction> = {
   clear_review: { type: 'clear_review', note: 'checked' },
   set_address: { type: 'set_address', address: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8' },
   dispute_message: { type: 'dispute_message', text: 'photo of the damage attached' },
+  decide_stray_funds: {
+    type: 'decide_stray_funds',
+    payment: '31337-0xabc-0',
+    class: 'late',
+    decision: 'refund',
+    amount: 5n,
+    asset: { chainId: 31337, token: 'native' },
+    recipient: '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+    note: 'sender confirmed the address by signed message',
+  },
+  resolve_review: { type: 'resolve_review', outcome: { kind: 'refund' }, note: 'reorg after delivery' },
 };
 
 const ALL: ActorRole[] = ['seller', 'buyer', 'arbitrator', 'operator', 'system'];
 const PARTIES: ActorRole[] = ['seller', 'buyer'];
 const ANY_STATE = 'flag_review/clear_review are allowed in every state';
+/** Stray funds can reach any deal that has a deposit address; an operator decides them in any such state. */
+const STRAY: Partial<Record<DealActionType, ActorRole[]>> = { decide_stray_funds: ['operator'] };
+/** A deal holding its money undecided can be settled by an operator when its funding was lost. */
+const HOLDING: Partial<Record<DealActionType, ActorRole[]>> = { ...STRAY, resolve_review: ['operator'] };
 
 /**
  * The design's permission table, written out independently of the implementation: for each state, which
@@ -94,9 +111,16 @@ const ANY_STATE = 'flag_review/clear_review are allowed in every state';
  */
 const SPEC: Record<DealState, Partial<Record<DealActionType, ActorRole[]>>> = {
   draft: { join: PARTIES, accept: PARTIES, cancel: PARTIES, set_address: PARTIES },
-  awaiting_payment: { cancel: PARTIES, record_funding: ['system'], expire: ['system'], set_address: PARTIES },
-  partially_paid: { record_funding: ['system'], expire: ['system'] },
+  awaiting_payment: {
+    ...STRAY,
+    cancel: PARTIES,
+    record_funding: ['system'],
+    expire: ['system'],
+    set_address: PARTIES,
+  },
+  partially_paid: { ...STRAY, record_funding: ['system'], expire: ['system'] },
   funded: {
+    ...HOLDING,
     cancel: PARTIES,
     record_funding: ['system'],
     mark_delivered: ['seller'],
@@ -104,24 +128,26 @@ const SPEC: Record<DealState, Partial<Record<DealActionType, ActorRole[]>>> = {
     open_dispute: PARTIES,
   },
   delivered: {
+    ...HOLDING,
     record_funding: ['system'],
     confirm_receipt: ['buyer'],
     open_dispute: PARTIES,
     inspection_lapsed: ['system'],
   },
   disputed: {
+    ...HOLDING,
     record_funding: ['system'],
     resolve_dispute: ['arbitrator'],
     dispute_message: ['seller', 'buyer', 'arbitrator'],
   },
-  releasing: { record_funding: ['system'], payouts_confirmed: ['system'] },
-  refunding: { record_funding: ['system'], payouts_confirmed: ['system'] },
-  splitting: { record_funding: ['system'], payouts_confirmed: ['system'] },
-  released: { record_funding: ['system'] },
-  refunded: { record_funding: ['system'] },
-  split: { record_funding: ['system'] },
-  cancelled: { record_funding: ['system'] },
-  expired: { record_funding: ['system'] },
+  releasing: { ...STRAY, record_funding: ['system'], payouts_confirmed: ['system'] },
+  refunding: { ...STRAY, record_funding: ['system'], payouts_confirmed: ['system'] },
+  splitting: { ...STRAY, record_funding: ['system'], payouts_confirmed: ['system'] },
+  released: { ...STRAY, record_funding: ['system'] },
+  refunded: { ...STRAY, record_funding: ['system'] },
+  split: { ...STRAY, record_funding: ['system'] },
+  cancelled: { ...STRAY, record_funding: ['system'] },
+  expired: { ...STRAY, record_funding: ['system'] },
 };
 
 describe('permission table', () => {
@@ -137,7 +163,7 @@ describe('permission table', () => {
         it(`${state}: ${role} ${allowed ? 'may' : 'may not'} ${type}`, () => {
           const code = codeOf(() =>
             decide(
-              deal({ state, needsReview: type === 'clear_review' }),
+              deal({ state, needsReview: type === 'clear_review' || type === 'resolve_review' }),
               SAMPLE_ACTIONS[type],
               actors[role],
               T0,
@@ -390,6 +416,158 @@ describe('addresses and dispute messages', () => {
   });
 });
 
+describe('operator review actions', () => {
+  const stray = (over: Partial<Extract<DealAction, { type: 'decide_stray_funds' }>> = {}): DealAction => ({
+    ...(SAMPLE_ACTIONS.decide_stray_funds as Extract<DealAction, { type: 'decide_stray_funds' }>),
+    ...over,
+  });
+
+  it('stray funds are exactly the payment classes that carry a review reason', () => {
+    const all: PaymentClass[] = [
+      'counted',
+      'confirming',
+      'reorged',
+      'ignored',
+      'foreign',
+      'late',
+      'denylisted',
+    ];
+    expect(all.filter((c) => reviewReasonFor(c) !== undefined).sort()).toEqual(
+      [...STRAY_FUNDS_CLASSES].sort(),
+    );
+  });
+
+  it('deciding stray funds changes nothing but the log, in any state after draft', () => {
+    for (const state of ['awaiting_payment', 'delivered', 'released', 'expired'] as const) {
+      const d = deal({ state, funding: 'funded', confirmed: 100n, needsReview: true });
+      for (const decision of ['refund', 'accept'] as const) {
+        const t = decide(d, stray({ decision }), actors.operator, T0);
+        expect([t.to, t.payout, t.next]).toEqual([state, null, d]);
+      }
+    }
+    // A flag an operator already cleared does not stop a decision on funds found earlier.
+    expect(decide(deal({ state: 'cancelled' }), stray(), actors.operator, T0).to).toBe('cancelled');
+  });
+
+  it('foreign or denylisted funds are only ever refunded; late funds may be accepted', () => {
+    const d = deal({ state: 'released' });
+    expect(decide(d, stray({ class: 'foreign', decision: 'refund' }), actors.operator, T0).to).toBe(
+      'released',
+    );
+    expect(
+      codeOf(() => decide(d, stray({ class: 'foreign', decision: 'accept' }), actors.operator, T0)),
+    ).toBe('foreign_asset_not_acceptable');
+    expect(decide(d, stray({ class: 'denylisted', decision: 'refund' }), actors.operator, T0).to).toBe(
+      'released',
+    );
+    expect(
+      codeOf(() => decide(d, stray({ class: 'denylisted', decision: 'accept' }), actors.operator, T0)),
+    ).toBe('denylisted_funds_not_acceptable');
+    expect(decide(d, stray({ class: 'late', decision: 'accept' }), actors.operator, T0).to).toBe('released');
+  });
+
+  it('a stray decision needs a note, an amount and, to accept, a seller payout address', () => {
+    const d = deal({ state: 'expired' });
+    expect(codeOf(() => decide(d, stray({ note: ' ' }), actors.operator, T0))).toBe('reason_required');
+    expect(codeOf(() => decide(d, stray({ amount: 0n }), actors.operator, T0))).toBe('stray_amount_invalid');
+    expect(
+      codeOf(() =>
+        decide(
+          deal({ state: 'expired', payoutAddressSet: false }),
+          stray({ decision: 'accept' }),
+          actors.operator,
+          T0,
+        ),
+      ),
+    ).toBe('address_required');
+    expect(codeOf(() => decide(deal(), stray(), actors.operator, T0))).toBe('action_not_allowed_in_state');
+    expect(codeOf(() => decide(d, stray(), actors.arbitrator, T0))).toBe('actor_not_permitted');
+  });
+
+  /** Funded, delivered, then a reorg took part of the money: flagged, and nothing can be released. */
+  const reorged = (confirmed: bigint): DealSnapshot => {
+    const delivered = deal({ state: 'delivered', funding: 'funded', confirmed: 100n, closedAt: at(5) });
+    const lost = decide(
+      delivered,
+      {
+        type: 'record_funding',
+        funding: confirmed > 0n ? 'partially_paid' : 'unpaid',
+        confirmed,
+        confirming: 0n,
+        reviewReasons: [],
+      },
+      actors.system,
+      at(10),
+    );
+    expect(lost.reviewReasons).toEqual(['funding_lost_after_progress']);
+    return lost.next;
+  };
+
+  it('resolving a lost funding releases or refunds what is confirmed now and clears the flag', () => {
+    const d = reorged(40n);
+    expect(codeOf(() => decide(d, { type: 'confirm_receipt' }, actors.buyer, at(20)))).toBe(
+      'deal_needs_review',
+    );
+    const release = decide(
+      d,
+      { type: 'resolve_review', outcome: { kind: 'release' }, note: 'seller delivered' },
+      actors.operator,
+      at(20),
+    );
+    expect([release.to, release.payout, release.next.needsReview]).toEqual([
+      'releasing',
+      { kind: 'release' },
+      false,
+    ]);
+    const refund = decide(
+      d,
+      { type: 'resolve_review', outcome: { kind: 'refund' }, note: 'goods returned' },
+      actors.operator,
+      at(20),
+    );
+    expect([refund.to, refund.payout, refund.next.needsReview]).toEqual([
+      'refunding',
+      { kind: 'refund' },
+      false,
+    ]);
+    // The deal stopped receiving at delivery; settling it does not move that moment.
+    expect(refund.next.closedAt).toEqual(at(5));
+  });
+
+  it('with nothing confirmed left, a release is refused and a refund closes the deal at once', () => {
+    const d = reorged(0n);
+    expect(
+      codeOf(() =>
+        decide(d, { type: 'resolve_review', outcome: { kind: 'release' }, note: 'n' }, actors.operator, T0),
+      ),
+    ).toBe('not_funded');
+    const closed = decide(
+      d,
+      { type: 'resolve_review', outcome: { kind: 'refund' }, note: 'n' },
+      actors.operator,
+      T0,
+    );
+    expect([closed.to, closed.payout, closed.next.needsReview]).toEqual(['refunded', null, false]);
+  });
+
+  it('resolving a review is only for a flagged deal whose funding is gone and settled', () => {
+    const resolve: DealAction = { type: 'resolve_review', outcome: { kind: 'refund' }, note: 'n' };
+    const intact = deal({ state: 'delivered', funding: 'funded', confirmed: 100n, needsReview: true });
+    expect(codeOf(() => decide(intact, resolve, actors.operator, T0))).toBe('funding_intact');
+    const unflagged = { ...reorged(40n), needsReview: false };
+    expect(codeOf(() => decide(unflagged, resolve, actors.operator, T0))).toBe('review_not_flagged');
+    const confirming = { ...reorged(40n), confirming: 60n };
+    expect(codeOf(() => decide(confirming, resolve, actors.operator, T0))).toBe('payments_confirming');
+    expect(codeOf(() => decide(reorged(40n), { ...resolve, note: '' }, actors.operator, T0))).toBe(
+      'reason_required',
+    );
+    expect(codeOf(() => decide(reorged(40n), resolve, actors.arbitrator, T0))).toBe('actor_not_permitted');
+    expect(codeOf(() => decide({ ...reorged(40n), state: 'releasing' }, resolve, actors.operator, T0))).toBe(
+      'action_not_allowed_in_state',
+    );
+  });
+});
+
 describe('random action sequences', () => {
   const fundingArb = fc.constantFrom('unpaid', 'partially_paid', 'funded', 'overpaid') as fc.Arbitrary<
     DealSnapshot['funding']
@@ -419,6 +597,16 @@ describe('random action sequences', () => {
     fc.constant<DealAction>({ type: 'payouts_confirmed' }),
     fc.constant<DealAction>({ type: 'flag_review', reason: 'r' }),
     fc.constant<DealAction>({ type: 'clear_review', note: 'n' }),
+    fc.constantFrom<DealAction>(
+      { type: 'resolve_review', outcome: { kind: 'release' }, note: 'n' },
+      { type: 'resolve_review', outcome: { kind: 'refund' }, note: 'n' },
+    ),
+    fc
+      .record({
+        class: fc.constantFrom(...STRAY_FUNDS_CLASSES),
+        decision: fc.constantFrom('refund' as const, 'accept' as const),
+      })
+      .map((over) => ({ ...SAMPLE_ACTIONS.decide_stray_funds, ...over }) as DealAction),
   );
   const stepArb = fc.record({
     action: actionArb,
@@ -443,7 +631,22 @@ describe('random action sequences', () => {
           }
           expect(DEAL_STATES).toContain(t.to);
           if (TERMINAL_STATES.includes(d.state)) expect(t.to).toBe(d.state);
-          if (t.payout) {
+          // Stray funds never touch the deal: their payout is their own.
+          if (step.action.type === 'decide_stray_funds') expect(t.next).toEqual(d);
+          if (t.to === 'refunded' && d.state !== 'refunded' && d.state !== 'refunding') {
+            // Straight to refunded only when an operator closes a deal that holds nothing any more.
+            expect([step.action.type, d.confirmed]).toEqual(['resolve_review', 0n]);
+            decisions.push('refund');
+          }
+          if (t.payout && step.action.type === 'resolve_review') {
+            // An operator settles a deal whose funding was lost: only while flagged, only from what is
+            // confirmed, and the review is closed by it.
+            decisions.push(t.payout.kind);
+            expect(d.needsReview).toBe(true);
+            expect(isFullyFunded(d.funding)).toBe(false);
+            expect(d.confirmed > 0n).toBe(true);
+            expect(t.next.needsReview).toBe(false);
+          } else if (t.payout) {
             decisions.push(t.payout.kind);
             if (t.payout.kind !== 'refund') {
               // Money is released only from confirmed full funding with nothing left to review.

@@ -1,5 +1,7 @@
 import type { Actor } from '../activity-log.ts';
+import type { AssetRef } from '../assets.ts';
 import { DomainError } from '../errors.ts';
+import type { PaymentClass } from '../payments.ts';
 import {
   DEAL_STATES,
   type DealState,
@@ -54,6 +56,20 @@ export type DisputeOutcome =
   | { kind: 'refund' }
   | { kind: 'split'; buyerAmount: bigint };
 
+/**
+ * Payments that reached a deposit address but were not counted for the deal and wait for an operator:
+ * exactly the classes that carry a review reason (see `reviewReasonFor`).
+ */
+export const STRAY_FUNDS_CLASSES = [
+  'late',
+  'foreign',
+  'denylisted',
+] as const satisfies readonly PaymentClass[];
+export type StrayFundsClass = (typeof STRAY_FUNDS_CLASSES)[number];
+
+/** What an operator decides for stray funds: back to an address the sender confirmed, or to the seller. */
+export type StrayFundsDecision = 'refund' | 'accept';
+
 export type DealAction =
   | { type: 'join'; role: PartyRole }
   | { type: 'accept' }
@@ -77,7 +93,29 @@ export type DealAction =
   /** A party changes the address its money would go to; only before any money arrived. */
   | { type: 'set_address'; address: string }
   /** Evidence and argument during a dispute, kept in the hash-chained log; changes no state. */
-  | { type: 'dispute_message'; text: string };
+  | { type: 'dispute_message'; text: string }
+  /**
+   * An operator decides where one stray payment goes. The deal's state is untouched: the money was never
+   * part of it. Storage records the payout in the payment's own asset with this entry as its cause.
+   */
+  | {
+      type: 'decide_stray_funds';
+      /** The payment's key (chain, transaction, log index). */
+      payment: string;
+      class: StrayFundsClass;
+      decision: StrayFundsDecision;
+      amount: bigint;
+      /** The payment's own asset, which for foreign funds is not the deal's. */
+      asset: AssetRef;
+      /** A refund: the address the sender confirmed. Accepted funds: the seller's payout address. */
+      recipient: string;
+      note: string;
+    }
+  /**
+   * An operator settles a deal whose funding was lost after it moved on (a reorg after delivery): what
+   * is confirmed now is released to the seller or refunded to the buyer, and the review is closed.
+   */
+  | { type: 'resolve_review'; outcome: { kind: 'release' } | { kind: 'refund' }; note: string };
 
 export type DealActionType = DealAction['type'];
 
@@ -118,6 +156,10 @@ export const ACTION_RULES: Record<
   clear_review: { actors: ['operator'], from: DEAL_STATES },
   set_address: { actors: ['seller', 'buyer'], from: ['draft', 'awaiting_payment'] },
   dispute_message: { actors: ['seller', 'buyer', 'arbitrator'], from: ['disputed'] },
+  // Stray funds can reach any deal that has a deposit address, long after it ended.
+  decide_stray_funds: { actors: ['operator'], from: DEAL_STATES.filter((s) => s !== 'draft') },
+  // The states that hold the deal's money undecided; a lost funding there flags the deal.
+  resolve_review: { actors: ['operator'], from: ['funded', 'delivered', 'disputed'] },
 };
 
 /** How the API should answer each rejection: 403 forbidden, 409 conflict, 422 invalid. */
@@ -139,8 +181,12 @@ export const DEAL_ERROR_KIND = {
   not_funded: 'conflict',
   deal_needs_review: 'conflict',
   review_not_flagged: 'conflict',
+  funding_intact: 'conflict',
   reason_required: 'invalid',
   split_amount_invalid: 'invalid',
+  stray_amount_invalid: 'invalid',
+  foreign_asset_not_acceptable: 'invalid',
+  denylisted_funds_not_acceptable: 'invalid',
 } as const satisfies Record<string, 'forbidden' | 'conflict' | 'invalid'>;
 export type DealErrorCode = keyof typeof DEAL_ERROR_KIND;
 
@@ -382,6 +428,61 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
     }
     case 'dispute_message': {
       requireText(action.text, 'A message');
+      break;
+    }
+    case 'decide_stray_funds': {
+      requireText(action.note, 'A note');
+      if (action.amount <= 0n)
+        reject('stray_amount_invalid', 'Only a payment of more than zero can be paid out');
+      if (action.decision === 'accept') {
+        // The seller's payout address was given for the deal's asset: an exchange deposit address for USDT on
+        // one chain may never credit another token or chain, so paying the seller in a foreign asset could
+        // lose the money. Foreign funds only go back to their sender.
+        if (action.class === 'foreign') {
+          reject(
+            'foreign_asset_not_acceptable',
+            "Funds in an asset other than the deal's can only be refunded to an address the sender confirms",
+          );
+        }
+        // The denylist exists so that such money never pays a seller.
+        if (action.class === 'denylisted') {
+          reject(
+            'denylisted_funds_not_acceptable',
+            'Funds from a denylisted sender are never accepted into a deal; refund or hold them',
+          );
+        }
+        if (!deal.payoutAddressSet)
+          reject('address_required', 'The seller has not given a payout address to accept funds to');
+      }
+      break;
+    }
+    case 'resolve_review': {
+      requireText(action.note, 'A note');
+      if (!deal.needsReview) reject('review_not_flagged', 'The deal is not flagged for review');
+      // Only a deal whose money no longer covers what was due: with funding intact the operator clears the
+      // review and the parties (or the arbitrator) decide as usual.
+      if (isFullyFunded(deal.funding)) {
+        reject(
+          'funding_intact',
+          'The deal is still fully funded; clear the review and let the deal run its course',
+        );
+      }
+      // Money made in time may yet confirm and restore the funding: decide once it has settled.
+      if (deal.confirming > 0n) reject('payments_confirming', 'A payment to this deal is still confirming');
+      next.needsReview = false;
+      if (action.outcome.kind === 'release') {
+        if (deal.confirmed === 0n)
+          reject('not_funded', 'Nothing confirmed is left in escrow to release to the seller');
+        next.state = 'releasing';
+        payout = action.outcome;
+      } else if (deal.confirmed > 0n) {
+        next.state = 'refunding';
+        payout = action.outcome;
+      } else {
+        // Nothing is held any more: there is no payout to wait for, so the deal closes as refunded at once
+        // ('refunding' would wait forever for a payout that is never made).
+        next.state = 'refunded';
+      }
       break;
     }
   }

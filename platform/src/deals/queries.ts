@@ -38,17 +38,39 @@ const paymentRow = (p: Row): DealPaymentRow => ({
   classification: p.classification,
 });
 
+/** Display names of a deal's parties, by user id. */
+export type PartyNames = Map<string, { displayName: string; username: string | null }>;
+
+/** Adds the parties' names to a deal query, so a page shows people without a second round trip. */
+const withNames = (dealQuery: string) => `SELECT x.*,
+    su.display_name AS seller_name, su.username AS seller_username,
+    bu.display_name AS buyer_name, bu.username AS buyer_username
+  FROM (${dealQuery}) x
+  LEFT JOIN users su ON su.id = x.seller_id
+  LEFT JOIN users bu ON bu.id = x.buyer_id`;
+
+function namesOf(rows: readonly Row[], into: PartyNames = new Map()): PartyNames {
+  for (const r of rows) {
+    if (r.seller_id) into.set(r.seller_id, { displayName: r.seller_name ?? '', username: r.seller_username });
+    if (r.buyer_id) into.set(r.buyer_id, { displayName: r.buyer_name ?? '', username: r.buyer_username });
+  }
+  return into;
+}
+
+/** A deal with its payments and its parties' names, in one query. */
 export async function getDealWithPayments(
   db: Queryable,
   id: string,
-): Promise<(DealRecord & { payments: DealPaymentRow[] }) | null> {
+): Promise<(DealRecord & { payments: DealPaymentRow[]; names: PartyNames }) | null> {
   const { rows } = await db.query({
-    name: 'deal-get-with-payments',
-    text: `${DEAL_WITH_PAYMENTS_SELECT} WHERE d.id = $1`,
+    name: 'deal-view-get',
+    text: withNames(`${DEAL_WITH_PAYMENTS_SELECT} WHERE d.id = $1`),
     values: [id],
   });
   const row = rows[0];
-  return row ? { ...dealFromRow(row), payments: (row.payments_json as Row[]).map(paymentRow) } : null;
+  return row
+    ? { ...dealFromRow(row), payments: (row.payments_json as Row[]).map(paymentRow), names: namesOf(rows) }
+    : null;
 }
 
 export async function findDealIdByInviteCode(db: Queryable, code: string): Promise<string | null> {
@@ -80,7 +102,7 @@ export async function listDeals(
   db: Queryable,
   scope: DealListScope,
   opts: DealListOptions,
-): Promise<{ deals: DealRecord[]; next: DealCursor | null }> {
+): Promise<{ deals: DealRecord[]; names: PartyNames; next: DealCursor | null }> {
   const where: string[] = [];
   const values: unknown[] = [];
   const param = (v: unknown) => {
@@ -98,14 +120,14 @@ export async function listDeals(
   if (opts.after) {
     where.push(`(d.created_at, d.id) < (${param(opts.after.createdAt)}, ${param(opts.after.id)}::uuid)`);
   }
-  const { rows } = await db.query(
-    `${DEAL_SELECT} WHERE ${where.join(' AND ')} ORDER BY d.created_at DESC, d.id DESC LIMIT ${param(opts.limit + 1)}`,
-    values,
-  );
-  const deals = rows.slice(0, opts.limit).map(dealFromRow);
+  const page = `${DEAL_SELECT} WHERE ${where.join(' AND ')} ORDER BY d.created_at DESC, d.id DESC LIMIT ${param(opts.limit + 1)}`;
+  const { rows } = await db.query(`${withNames(page)} ORDER BY x.created_at DESC, x.id DESC`, values);
+  const shown = rows.slice(0, opts.limit);
+  const deals = shown.map(dealFromRow);
   const last = deals.at(-1);
   return {
     deals,
+    names: namesOf(shown),
     next: rows.length > opts.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
   };
 }

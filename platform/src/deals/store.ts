@@ -119,13 +119,13 @@ export class DealStore {
   readonly pool: Pool;
   readonly storageMode: StorageMode;
 
-  private readonly onCommitted: () => void;
+  private readonly onCommitted: (dealId: string) => void;
 
   /**
    * `onCommitted` runs after every committed change, typically `outboxWaker(redis, prefix)` so the relay
    * delivers at once; without it the relay finds the rows at its next poll.
    */
-  constructor(opts: { pool: Pool; storageMode?: StorageMode; onCommitted?: () => void }) {
+  constructor(opts: { pool: Pool; storageMode?: StorageMode; onCommitted?: (dealId: string) => void }) {
     this.pool = opts.pool;
     this.storageMode = opts.storageMode ?? 'pg_only';
     this.onCommitted = opts.onCommitted ?? (() => {});
@@ -230,7 +230,7 @@ export class DealStore {
         outboxRowsJson(outbox),
       ],
     });
-    this.onCommitted();
+    this.onCommitted(id);
     return { deal, entry, payoutLegs: [] };
   }
 
@@ -273,7 +273,7 @@ export class DealStore {
       const facts = { ...opts.facts, ...prepared.facts };
       const plan = await this.plan(prepared.before, prepared.action, prepared.actor, { ...opts, facts });
       if (await this.write(plan, prepared.extra)) {
-        this.onCommitted();
+        this.onCommitted(dealId);
         return { ...plan.result, prepared };
       }
       if (attempt >= MAX_ATTEMPTS) {
@@ -410,6 +410,7 @@ export class DealStore {
       after.closedAt,
       ...(extra?.params ?? []),
     ];
+    const extraCtes = [extra?.sql ?? []].flat().map((sql, i) => `, extra${i || ''} AS (${sql})`);
     const { rows } = await this.pool.query({
       name: extra ? `deal-change-${extra.name}` : 'deal-change',
       text: `WITH upd AS (
@@ -438,7 +439,7 @@ export class DealStore {
          INSERT INTO deal_parties (deal_id, role, user_id, address, joined_at, accepted_at)
          SELECT id, $18, $19, $20, $3, $21 FROM upd WHERE $18::text IS NOT NULL
          ON CONFLICT (deal_id, role) DO UPDATE SET accepted_at = EXCLUDED.accepted_at, address = EXCLUDED.address
-       )${extra ? `, extra AS (${extra.sql})` : ''}
+       )${extraCtes.join('')}
        SELECT count(*)::int AS applied FROM upd`,
       values: params,
     });
@@ -462,7 +463,8 @@ export interface Prepared {
 export interface ExtraWrite {
   /** Names the prepared statement variant; the same name must always come with the same SQL. */
   name: string;
-  sql: string;
+  /** One statement, or several that each become a CTE of their own (data-modifying CTEs cannot nest). */
+  sql: string | readonly string[];
   params: unknown[];
 }
 

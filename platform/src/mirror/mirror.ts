@@ -1,4 +1,4 @@
-import { type Collection, type Filter, MongoClient, MongoServerError } from 'mongodb';
+import type { Collection, Filter, MongoClient } from 'mongodb';
 import { LEGACY_COLLECTIONS, type LegacyDealDoc, type LegacyUserDoc } from './legacy-shape.ts';
 
 export type MirrorWriteResult = 'written' | 'stale';
@@ -19,6 +19,8 @@ export interface LegacyMongo {
 }
 
 export async function connectLegacyMongo(url: string, dbName: string): Promise<LegacyMongo> {
+  // Loaded only when a legacy store is in use: the driver is a large part of a process's memory.
+  const { MongoClient } = await import('mongodb');
   const client = new MongoClient(url, { appName: 'amanat', serverSelectionTimeoutMS: 10_000 });
   await client.connect();
   const db = client.db(dbName);
@@ -52,7 +54,7 @@ async function guardedUpsert<T extends { _id: string; version: number }>(
       await collection.updateOne(filter, { $set: fields as Partial<T> }, { upsert: true });
       return 'written';
     } catch (error) {
-      if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
+      if ((error as { code?: unknown } | null)?.code !== DUPLICATE_KEY) throw error;
       const stored = await collection.findOne({ _id } as Filter<T>, { projection: { version: 1 } });
       if (stored && typeof stored.version === 'number' && stored.version >= doc.version) return 'stale';
     }
