@@ -63,6 +63,35 @@ describe('npm start (devstack/start.ts)', () => {
     const workers = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
     expect(workers.status).toBe(200);
 
+    // The banner lists bull-board, and the development sign-in makes the local operator (Telegram id 1)
+    // who may open it and create a deal in the demo USDT.
+    const api = `http://127.0.0.1:${apiPort}`;
+    await waitForOutput(/bull-board: (\S+)/, 10_000);
+    expect(output).toContain(`bull-board: ${api}/admin/queues`);
+    const json = { 'content-type': 'application/json' };
+    const dev = await fetch(`${api}/api/auth/dev`, {
+      method: 'POST',
+      headers: json,
+      body: '{"telegramId":1}',
+    });
+    const session = (await dev.json()) as { token: string; user: { roles: string[] } };
+    expect(session.user.roles).toEqual(['operator']);
+    const auth = { authorization: `Bearer ${session.token}` };
+    expect((await fetch(`${api}/admin/queues`, { headers: auth })).status).toBe(200);
+    expect((await fetch(`${api}/admin/queues`)).status).toBe(401);
+    const created = await fetch(`${api}/api/deals`, {
+      method: 'POST',
+      headers: { ...json, ...auth },
+      body: JSON.stringify({
+        title: 'Local demo',
+        amount: '12.5',
+        asset: { chainId: 31337, token: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
+        role: 'seller',
+        address: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+      }),
+    });
+    expect(created.status).toBe(201);
+
     // The demo USDT-like token is deployed on the local chain.
     const code = await fetch(rpc, {
       method: 'POST',

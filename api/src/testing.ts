@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { Writable } from 'node:stream';
 import { type ApiConfig, apiConfigSchema, loadConfig } from '@amanat/core';
 import { connectRedis, createLogger, createRedis } from '@amanat/platform';
 import type { Redis } from 'ioredis';
@@ -85,7 +86,10 @@ export function testInitData(
 }
 
 /** An API on its own database schema and Redis prefix, listening on a free port. */
-export async function startTestApi(overrides: Record<string, string> = {}): Promise<TestApi> {
+export async function startTestApi(
+  overrides: Record<string, string> = {},
+  opts: { logTo?: Writable } = {},
+): Promise<TestApi> {
   const db = await createTestDatabase();
   const redis = await createTestRedis();
   const config = loadConfig('api', apiConfigSchema, { ...testApiEnv(db, redis), ...overrides });
@@ -94,7 +98,7 @@ export async function startTestApi(overrides: Record<string, string> = {}): Prom
   );
   const api = createApiServer({
     config,
-    logger: createLogger('api', 'silent'),
+    logger: opts.logTo ? createLogger('api', 'info', opts.logTo) : createLogger('api', 'silent'),
     pool: db.pool,
     redis: apiRedis,
   });

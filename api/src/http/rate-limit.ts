@@ -105,7 +105,9 @@ export function createRateLimits(opts: {
     },
     async limitUser(userId, res) {
       const [count, ttl] = await redis.amanatCount(userPrefix + userId, WINDOW_MS);
-      check(count, ttl, opts.perUserPerMinute);
+      const left = check(count, ttl, opts.perUserPerMinute);
+      const ipLeft = Number(res.getHeader('RateLimit-Remaining') ?? left);
+      res.setHeader('RateLimit-Remaining', String(Math.min(left, ipLeft)));
     },
     async admitSession(sessionKey, req, res) {
       const [ip, ipTtl, session, user, userTtl] = await redis.amanatAdmitSession(

@@ -1,0 +1,62 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApi, type TestApi, testInitData } from '../testing.ts';
+
+const lines: string[] = [];
+const sink = new Writable({
+  write(chunk, _enc, done) {
+    lines.push(...String(chunk).split('\n').filter(Boolean));
+    done();
+  },
+});
+
+let t: TestApi;
+beforeAll(async () => {
+  t = await startTestApi({}, { logTo: sink });
+});
+afterAll(() => t?.close());
+
+describe('request logs', () => {
+  it('are JSON lines with a request id, and never carry tokens, init data or secrets', async () => {
+    const initData = testInitData(4242, { username: 'logged' });
+    const signIn = await t.call('POST', '/api/auth/telegram', {
+      body: { initData },
+      headers: { 'x-request-id': 'req-abc-123' },
+    });
+    expect(signIn.status).toBe(200);
+    expect(signIn.headers.get('x-request-id')).toBe('req-abc-123');
+    const token = signIn.body.token as string;
+    await t.call('GET', `/api/auth/me?token=${token}`, { token });
+    await t.call('GET', '/api/auth/me', { headers: { authorization: `tma ${initData}` } });
+    await t.call('GET', '/api/deals', {
+      headers: { authorization: 'Bearer ses_guessed', cookie: 'amanat_board=x' },
+    });
+    const bad = await t.call('GET', '/api/deals/not-a-uuid', {
+      token,
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
+    // A request id that is not a plain token is replaced, so logs cannot be forged through it.
+    expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const requests = entries.filter((e) => e.req);
+    expect(requests.length).toBeGreaterThanOrEqual(5);
+    expect(requests[0]).toMatchObject({
+      service: 'api',
+      req: { id: 'req-abc-123', method: 'POST', path: '/api/auth/telegram' },
+      res: { status: 200 },
+    });
+    const all = lines.join('\n');
+    for (const secret of [
+      token,
+      initData,
+      encodeURIComponent(initData),
+      'ses_guessed',
+      'amanat_board',
+      'hash=',
+    ]) {
+      expect(all).not.toContain(secret);
+    }
+  });
+});
