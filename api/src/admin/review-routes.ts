@@ -3,7 +3,8 @@ import { type DealRecord, decideStrayFunds, listReviews, type StrayPayout } from
 import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { dealIdParams, dealViewSchema } from '../deals/schemas.ts';
-import { dealView, type LinkConfig, loadNames } from '../deals/view.ts';
+import { dealView, linkConfigOf, loadNames } from '../deals/view.ts';
+import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { ApiError } from '../http/problem.ts';
 import { type Caller, defineRoute, type RouteDef } from '../http/route.ts';
 
@@ -118,34 +119,8 @@ const reviewListSchema = z
   })
   .meta({ id: 'ReviewList' });
 
-// ---- cursor ---------------------------------------------------------------------------------------
-
-const encodeCursor = (c: { createdAt: Date; id: string }) =>
-  Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
-
-/** The instant as encodeCursor writes it; other spellings (such as years PostgreSQL cannot hold) are refused. */
-const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function decodeCursor(text: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (
-    !id ||
-    !z.uuid().safeParse(id).success ||
-    !CURSOR_INSTANT.test(at ?? '') ||
-    Number.isNaN(createdAt.getTime())
-  ) {
-    throw new ApiError(400, 'cursor_invalid', 'The cursor is not one this API gave out');
-  }
-  return { createdAt, id };
-}
-
 export function reviewRoutes(ctx: ApiContext): RouteDef[] {
-  const links: LinkConfig = {
-    botUsername: ctx.config.TELEGRAM_BOT_USERNAME,
-    appName: ctx.config.TELEGRAM_APP_NAME,
-    appOrigin: ctx.config.APP_ORIGIN,
-  };
+  const links = linkConfigOf(ctx.config);
   const view = async (deal: DealRecord) =>
     dealView(deal, 'operator', { registry: ctx.registry, names: await loadNames(ctx.pool, [deal]), links });
 

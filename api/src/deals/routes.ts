@@ -1,7 +1,8 @@
 import { type Actor, type DealAction, parseAmount, redisKeys, verifyChain } from '@amanat/core';
 import { type DealRecord, findDealIdByInviteCode, listDeals, readActivity } from '@amanat/platform';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ApiContext } from '../context.ts';
+import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { ApiError } from '../http/problem.ts';
 import { type Caller, defineRoute, type RouteDef } from '../http/route.ts';
 import {
@@ -20,7 +21,7 @@ import {
   plainActionBody,
   resolveBody,
 } from './schemas.ts';
-import { dealView, type LinkConfig, loadNames, paymentView, type Viewer, viewerOf } from './view.ts';
+import { dealView, linkConfigOf, loadNames, paymentView, type Viewer, viewerOf } from './view.ts';
 
 const notFound = () => new ApiError(404, 'deal_not_found', 'No such deal');
 
@@ -37,32 +38,8 @@ function asArbitrator(caller: Caller, viewer: Viewer): Actor {
   return { kind: 'user', userId: caller.user.id, role: caller.arbitrator ? 'arbitrator' : viewer };
 }
 
-const encodeCursor = (c: { createdAt: Date; id: string }) =>
-  Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
-
-/** The instant as encodeCursor writes it; other spellings (such as years PostgreSQL cannot hold) are refused. */
-const CURSOR_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-function decodeCursor(text: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  if (
-    !id ||
-    !z.uuid().safeParse(id).success ||
-    !CURSOR_INSTANT.test(at ?? '') ||
-    Number.isNaN(createdAt.getTime())
-  ) {
-    throw new ApiError(400, 'cursor_invalid', 'The cursor is not one this API gave out');
-  }
-  return { createdAt, id };
-}
-
 export function dealRoutes(ctx: ApiContext): RouteDef[] {
-  const links: LinkConfig = {
-    botUsername: ctx.config.TELEGRAM_BOT_USERNAME,
-    appName: ctx.config.TELEGRAM_APP_NAME,
-    appOrigin: ctx.config.APP_ORIGIN,
-  };
+  const links = linkConfigOf(ctx.config);
   const keys = redisKeys(ctx.config.REDIS_PREFIX);
 
   const view = async (deal: DealRecord, viewer: Viewer) =>

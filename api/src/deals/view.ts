@@ -39,6 +39,16 @@ export interface LinkConfig {
   appOrigin: string;
 }
 
+export const linkConfigOf = (config: {
+  TELEGRAM_BOT_USERNAME: string;
+  TELEGRAM_APP_NAME: string;
+  APP_ORIGIN: string;
+}): LinkConfig => ({
+  botUsername: config.TELEGRAM_BOT_USERNAME,
+  appName: config.TELEGRAM_APP_NAME,
+  appOrigin: config.APP_ORIGIN,
+});
+
 export const inviteLinks = (code: string, links: LinkConfig) => ({
   code,
   telegramLink: `https://t.me/${links.botUsername}/${links.appName}?startapp=deal_${code}`,
