@@ -7,6 +7,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import helmet from 'helmet';
 import type { Redis } from 'ioredis';
 import { pinoHttp } from 'pino-http';
+import proxyaddr from 'proxy-addr';
 import { createQueueBoard } from './admin/queue-board.ts';
 import { reviewRoutes } from './admin/review-routes.ts';
 import { assetRoutes } from './assets/routes.ts';
@@ -101,7 +102,10 @@ export function createApiServer(deps: {
     storageMode: config.STORAGE_MODE,
   });
   const metrics = createMetrics(ctx);
-  const live = createLiveHub(ctx, auth.authenticate);
+  const live = createLiveHub(ctx, auth.authenticate, {
+    // The client's address as Express sees it (trust proxy applies); the app exists by the first upgrade.
+    admitUpgrade: (req) => limits.allowIp(proxyaddr(req, app.get('trust proxy fn'))),
+  });
   const board = createQueueBoard(ctx, auth.authenticate);
 
   const routes: RouteDef[] = [
@@ -147,16 +151,6 @@ export function createApiServer(deps: {
       crossOriginResourcePolicy: { policy: 'same-site' },
     }),
   );
-  app.use(
-    cors({
-      // A list, not a string: a string is sent to every origin; a list is echoed only to a match.
-      origin: [config.APP_ORIGIN],
-      credentials: true,
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Poll-Secret'],
-      exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'X-Request-Id', 'RateLimit-Remaining'],
-      maxAge: 600,
-    }),
-  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -179,7 +173,18 @@ export function createApiServer(deps: {
   });
   app.get('/metrics', metrics.handler);
 
+  // The board is outside CORS: no other origin, not even the app's, may read it with an operator's
+  // credentials.
   board.mount(app);
+  app.use(
+    cors({
+      // A list, not a string: a string is sent to every origin; a list is echoed only to a match.
+      origin: [config.APP_ORIGIN],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Poll-Secret'],
+      exposedHeaders: ['Retry-After', 'Idempotent-Replayed', 'X-Request-Id', 'RateLimit-Remaining'],
+      maxAge: 600,
+    }),
+  );
   const router = express.Router();
   mountRoutes(router, routes, {
     admit: auth.admit,

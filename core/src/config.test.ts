@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  apiConfigSchema,
   ConfigError,
   loadConfig,
   registryFromConfig,
@@ -106,5 +107,38 @@ describe('registryFromConfig', () => {
     expect(() => registryFromConfig('api', { ASSET_REGISTRY: { tokens: [{ chainId: 1 }] } })).toThrow(
       ConfigError,
     );
+  });
+});
+
+describe('api configuration', () => {
+  const api = {
+    ...base,
+    APP_ORIGIN: 'https://app.example.com/some/path',
+    TELEGRAM_BOT_TOKEN: '7000001:AAH-test-token-for-amanat-api-tests_0123456789',
+    TELEGRAM_BOT_USERNAME: 'amanat_bot',
+    DEPOSIT_XPUB: `xpub${'A'.repeat(107)}`,
+    ASSIST_SERVICE_SECRET: 's'.repeat(32),
+  };
+
+  it('reads TRUST_PROXY as Express means it: hop counts as numbers, true/false as booleans', () => {
+    const trust = (v: string) => loadConfig('api', apiConfigSchema, { ...api, TRUST_PROXY: v }).TRUST_PROXY;
+    expect(trust('1')).toBe(1);
+    expect(trust('true')).toBe(true);
+    expect(trust('false')).toBe(false);
+    expect(trust('loopback, 10.0.0.0/8')).toBe('loopback, 10.0.0.0/8');
+    expect(loadConfig('api', apiConfigSchema, api).TRUST_PROXY).toBe('loopback');
+  });
+
+  it('keeps only the origin of APP_ORIGIN, parses staff ids, and pairs the break-glass variables', () => {
+    const cfg = loadConfig('api', apiConfigSchema, { ...api, OPERATOR_TELEGRAM_IDS: ' 1, 22 ,333' });
+    expect(cfg.APP_ORIGIN).toBe('https://app.example.com');
+    expect([...cfg.OPERATOR_TELEGRAM_IDS]).toEqual([1n, 22n, 333n]);
+    expect(cfg.ARBITRATOR_TELEGRAM_IDS.size).toBe(0);
+    expect(
+      problemsOf(() => loadConfig('api', apiConfigSchema, { ...api, OPERATOR_TELEGRAM_IDS: '1;2' })),
+    ).toEqual([expect.stringMatching(/^OPERATOR_TELEGRAM_IDS: /)]);
+    expect(problemsOf(() => loadConfig('api', apiConfigSchema, { ...api, ADMIN_USER: 'root' }))).toEqual([
+      expect.stringMatching(/^ADMIN_PASSWORD_HASH: ADMIN_USER and ADMIN_PASSWORD_HASH are set together/),
+    ]);
   });
 });

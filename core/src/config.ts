@@ -108,7 +108,13 @@ export const apiConfigSchema = baseConfigSchema.extend({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(8080),
   /** Express `trust proxy`: which hops may set X-Forwarded-For (the client IP that rate limits key on). */
-  TRUST_PROXY: z.string().default('loopback'),
+  TRUST_PROXY: z
+    .string()
+    .default('loopback')
+    .transform((v): boolean | number | string =>
+      // Express reads a number as a hop count, but the string '1' as the address 0.0.0.1.
+      /^\d+$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v,
+    ),
   /** The app's origin: the only one CORS admits, and the base of web invite links. */
   APP_ORIGIN: url(['http', 'https']).transform((u) => new URL(u).origin),
   TELEGRAM_BOT_TOKEN: telegramBotToken,

@@ -23,7 +23,12 @@ const BASIC_FAILURE_WINDOW_SEC = 15 * 60;
  * Failed attempts per key in a fixed window, kept in Redis so every API process shares the count. When
  * Redis does not answer, the process counts alone rather than letting guesses through uncounted.
  */
-function failureCounter(redis: Redis, prefix: string, windowSec: number) {
+/**
+ * Basic-auth attempts per key (client IP) in a fixed window. An attempt is counted before its password
+ * is checked and handed back when it succeeds, so guesses sent in parallel cannot all slip under the
+ * limit. Falls back to an in-process count when Redis is away.
+ */
+function attemptCounter(redis: Redis, prefix: string, windowSec: number) {
   const local = new Map<string, { count: number; resetAt: number }>();
   const localEntry = (key: string) => {
     const now = Date.now();
@@ -36,34 +41,36 @@ function failureCounter(redis: Redis, prefix: string, windowSec: number) {
     return entry;
   };
   return {
-    /** How many failures the key has in the current window, and how long until it ends. */
-    async read(key: string): Promise<{ count: number; msLeft: number }> {
-      try {
-        const [[, count], [, ttl]] = (await redis
-          .multi()
-          .get(prefix + key)
-          .pttl(prefix + key)
-          .exec()) as [[unknown, string | null], [unknown, number]];
-        return { count: Number(count ?? 0), msLeft: Math.max(0, ttl) };
-      } catch {
-        const entry = localEntry(key);
-        return { count: entry.count, msLeft: entry.resetAt - Date.now() };
-      }
-    },
-    async add(key: string): Promise<void> {
+    /** Counts one attempt; returns how many the window holds now and how long until it ends. */
+    async take(key: string): Promise<{ count: number; msLeft: number }> {
       try {
         // SET NX starts the window once; INCR keeps its expiry.
-        await redis
+        const [, [, count], [, ttl]] = (await redis
           .multi()
           .set(prefix + key, '0', 'EX', windowSec, 'NX')
           .incr(prefix + key)
-          .exec();
+          .pttl(prefix + key)
+          .exec()) as [unknown, [unknown, number], [unknown, number]];
+        return { count, msLeft: Math.max(0, ttl) };
       } catch {
-        localEntry(key).count += 1;
+        const entry = localEntry(key);
+        entry.count += 1;
+        return { count: entry.count, msLeft: entry.resetAt - Date.now() };
+      }
+    },
+    /** A successful sign-in does not count against the limit. */
+    async giveBack(key: string): Promise<void> {
+      try {
+        await redis.decr(prefix + key);
+      } catch {
+        localEntry(key).count -= 1;
       }
     },
   };
 }
+
+/** scrypt checks running at once; more are refused rather than queued on the thread pool. */
+const MAX_CONCURRENT_PASSWORD_CHECKS = 4;
 
 function cookieValue(req: Request, name: string): string | null {
   const header = req.headers.cookie;
@@ -93,7 +100,8 @@ export function createBoardAccess(
     user: ctx.config.ADMIN_USER,
     passwordHash: ctx.config.ADMIN_PASSWORD_HASH,
   });
-  const failures = failureCounter(
+  let checking = 0;
+  const attempts = attemptCounter(
     ctx.redis,
     `${ctx.config.REDIS_PREFIX}:rl:admin-basic-fail:`,
     BASIC_FAILURE_WINDOW_SEC,
@@ -109,14 +117,25 @@ export function createBoardAccess(
 
   async function basicViewer(req: Request): Promise<Viewer> {
     const ip = req.ip ?? 'unknown';
-    // Refused before scrypt runs, so a guesser can neither go on nor make the server burn CPU.
-    const seen = await failures.read(ip);
-    if (seen.count >= BASIC_FAILURES_ALLOWED) throw tooManyFailures(seen.msLeft);
+    // Counted and refused before scrypt runs, so a guesser can neither go on nor make the server burn CPU.
+    const seen = await attempts.take(ip);
+    if (seen.count > BASIC_FAILURES_ALLOWED) throw tooManyFailures(seen.msLeft);
+    if (checking >= MAX_CONCURRENT_PASSWORD_CHECKS) {
+      await attempts.giveBack(ip);
+      throw tooManyFailures(1000);
+    }
     const credentials = parseBasicAuthorization(req.get('authorization'));
-    if (credentials && (await checkAdmin(credentials.user, credentials.password))) {
+    checking += 1;
+    let ok = false;
+    try {
+      ok = credentials !== null && (await checkAdmin(credentials.user, credentials.password));
+    } finally {
+      checking -= 1;
+    }
+    if (ok) {
+      await attempts.giveBack(ip);
       return { kind: 'admin' };
     }
-    await failures.add(ip);
     ctx.logger.warn({ ip }, 'bull-board basic auth failed');
     throw unauthenticated('admin_credentials_invalid', 'The admin user name or password is wrong');
   }

@@ -223,6 +223,35 @@ describe('disabled board actions', () => {
     );
     expect(Object.values(payouts?.counts ?? { missing: 1 }).every((n) => n === 0)).toBe(true);
   });
+
+  it('refuses to drop, promote or delay waiting payouts and deadlines, while cleaning finished jobs works', async () => {
+    const { Queue } = await import('bullmq');
+    const connection = t.apiRedis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    const prefix = `${t.config.REDIS_PREFIX}:bull`;
+    const deadlines = new Queue('deadlines', { connection, prefix });
+    await deadlines.add('inspection-end', { probe: true }, { jobId: 'probe-deadline', delay: 60_000 });
+    const headers = { authorization: `Bearer ${operatorToken}`, 'sec-fetch-site': 'same-origin' };
+    for (const path of [
+      '/admin/queues/api/queues/deadlines/clean/delayed',
+      '/admin/queues/api/queues/deadlines/clean/wait',
+      '/admin/queues/api/queues/deadlines/promote',
+      '/admin/queues/api/queues/deadlines/probe-deadline/clean',
+      '/admin/queues/api/queues/deadlines/probe-deadline/promote',
+      '/admin/queues/api/queues/deadlines/job-schedulers/any/remove',
+    ]) {
+      const res = await fetch(t.url + path, { method: 'PUT', headers });
+      expect(res.status, path).toBe(403);
+    }
+    expect(await deadlines.getJobState('probe-deadline')).toBe('delayed');
+    const clean = await fetch(`${t.url}/admin/queues/api/queues/deadlines/clean/completed`, {
+      method: 'PUT',
+      headers,
+    });
+    expect(clean.status).toBe(200);
+    await deadlines.remove('probe-deadline');
+    await deadlines.close();
+    connection.disconnect();
+  });
 });
 
 describe('break-glass basic auth', () => {
@@ -263,5 +292,18 @@ describe('break-glass basic auth', () => {
 
     // Operators signing in with their session are not held up by someone guessing the password.
     expect((await get('/admin/queues', { authorization: `Bearer ${operatorToken}` })).status).toBe(200);
+  });
+
+  it('counts guesses sent all at once before checking them, so at most the allowed number is tried', async () => {
+    const keys = await t.apiRedis.keys(`${t.config.REDIS_PREFIX}:rl:admin-basic-fail*`);
+    if (keys.length > 0) await t.apiRedis.del(...keys);
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        get('/admin/queues/api/queues', { authorization: basic(ADMIN_USER, `parallel guess ${i}`) }),
+      ),
+    );
+    const checked = answers.filter((a) => a.status === 401).length;
+    expect(checked).toBeLessThanOrEqual(BASIC_FAILURES_ALLOWED);
+    expect(answers.filter((a) => a.status === 429).length).toBe(40 - checked);
   });
 });

@@ -47,25 +47,29 @@ const boardHeaders: RequestHandler = (_req, res, next) => {
 };
 
 /**
- * Board actions refused to everyone. A job's payload is a fact its producer vouches for (an outbox row
- * committed with the deal), so nobody types one in or edits one by hand; and emptying or obliterating
- * a queue would drop payments and payouts that nothing re-sends. Retrying, promoting, cleaning finished
- * jobs and pausing stay available.
+ * The only board actions that change anything: pausing and resuming, retrying failed jobs, and cleaning
+ * finished ones. Everything else is refused to everyone. A job's payload is a fact its producer vouches
+ * for (an outbox row committed with the deal), so nobody types one in or edits one; and removing,
+ * promoting or delaying a waiting job would drop or misfire a payout or a deadline that nothing
+ * re-sends (a deadline promoted early runs, finds it is not due, and is gone).
  */
-const DISABLED_ACTIONS: ReadonlyArray<[method: string, path: RegExp]> = [
-  ['POST', /^\/api\/queues\/[^/]+\/add\/?$/i],
-  ['PATCH', /^\/api\/queues\/[^/]+\/[^/]+\/update-data\/?$/i],
-  ['PUT', /^\/api\/queues\/[^/]+\/(empty|obliterate)\/?$/i],
+const ALLOWED_ACTIONS: readonly RegExp[] = [
+  /^\/api\/queues\/(pause|resume)\/?$/i,
+  /^\/api\/queues\/[^/]+\/(pause|resume)\/?$/i,
+  /^\/api\/queues\/[^/]+\/retry\/failed\/?$/i,
+  /^\/api\/queues\/[^/]+\/clean\/(completed|failed)\/?$/i,
+  /^\/api\/queues\/[^/]+\/[^/]+\/retry\/?$/i,
 ];
 
 const refuseDisabledActions: RequestHandler = (req, res, next) => {
-  if (DISABLED_ACTIONS.some(([method, path]) => req.method === method && path.test(req.path))) {
+  const reads = req.method === 'GET' || req.method === 'HEAD';
+  if (!reads && !ALLOWED_ACTIONS.some((path) => path.test(req.path))) {
     return sendProblem(
       res,
       new ApiError(
         403,
         'board_action_disabled',
-        'This board action is disabled: jobs come from their producers',
+        'Only pausing, resuming, retrying failed jobs and cleaning finished ones are allowed here',
       ),
     );
   }

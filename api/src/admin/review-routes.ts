@@ -7,6 +7,7 @@ import { dealView, linkConfigOf, loadNames } from '../deals/view.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { ApiError } from '../http/problem.ts';
 import { type Caller, defineRoute, type RouteDef } from '../http/route.ts';
+import { personText } from '../http/text.ts';
 
 /**
  * Operator actions for deals that need a human: clear a review flag, decide stray funds (late,
@@ -36,7 +37,7 @@ const asApiError = (err: unknown): unknown => {
   return err;
 };
 
-const note = z.string().trim().min(1, 'must not be empty').max(2000);
+const note = personText(2000).min(1, 'must not be empty');
 const expectedVersion = z.number().int().positive().optional();
 
 const clearReviewBody = z.strictObject({ version: expectedVersion, note });

@@ -153,6 +153,8 @@ describe('the login flow', () => {
     expect(shown.body).toMatchObject({
       nonce: link.nonce,
       device: 'Chrome on Windows',
+      // The address the API saw, which the requester cannot choose the way it chooses the device text.
+      ip: '127.0.0.1',
       status: 'pending',
       expiresAt: link.expiresAt,
     });

@@ -53,6 +53,11 @@ const linkViewSchema = z
     nonce: z.string(),
     requestedAt: z.iso.datetime(),
     device: z.string(),
+    /**
+     * The address the request came from, as the API saw it. The device text is the requester's own
+     * claim; the address is not, so the bot shows both and a user can tell a stranger's request.
+     */
+    ip: z.string(),
     status: statusSchema,
     expiresAt: z.iso.datetime(),
   })
@@ -104,6 +109,7 @@ const storedLinkSchema = z.object({
   requestedAt: z.string(),
   expiresAt: z.string(),
   device: z.string(),
+  ip: z.string().default('unknown'),
   secretHash: z.string(),
   status: statusSchema,
 });
@@ -122,6 +128,7 @@ export function loginLinkRoutes(ctx: ApiContext): RouteDef[] {
     nonce,
     requestedAt: link.requestedAt,
     device: link.device,
+    ip: link.ip,
     status: link.status,
     expiresAt: link.expiresAt,
   });
@@ -165,6 +172,7 @@ export function loginLinkRoutes(ctx: ApiContext): RouteDef[] {
             requestedAt: new Date(now).toISOString(),
             expiresAt,
             device: deviceDescription(body.device, req),
+            ip: req.ip ?? 'unknown',
             secretHash: hashSecret(pollSecret).toString('base64url'),
             status: 'pending',
           })

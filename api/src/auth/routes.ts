@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { ApiError } from '../http/problem.ts';
 import { defineRoute, type RouteDef } from '../http/route.ts';
+import { personText } from '../http/text.ts';
 import { callerFor, userFromTelegram } from './authenticate.ts';
 import { signInitData, validateInitData } from './telegram-init-data.ts';
 import { sessionViewSchema, userView, userViewSchema } from './user-view.ts';
@@ -64,7 +65,7 @@ export function authRoutes(ctx: ApiContext): RouteDef[] {
       status: 204,
       response: z.null(),
       handler: async ({ caller }) => {
-        if (caller.sessionId) await ctx.sessions.revoke(caller.sessionId);
+        if (caller.sessionId) await ctx.sessions.revoke(caller.sessionId, caller.user.id);
         return null;
       },
     }),
@@ -82,7 +83,7 @@ export function authRoutes(ctx: ApiContext): RouteDef[] {
         auth: 'public',
         body: z.strictObject({
           telegramId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-          firstName: z.string().min(1).max(64).default('Dev'),
+          firstName: personText(64).min(1).default('Dev'),
           username: z
             .string()
             .regex(/^[A-Za-z0-9_]{3,32}$/)

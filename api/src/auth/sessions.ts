@@ -40,15 +40,48 @@ export const sessionIdOf = (token: string): string => createHash('sha256').updat
 
 const TOKEN = /^ses_[A-Za-z0-9_-]{43}$/;
 
+/**
+ * A user keeps at most this many sessions; signing in once more ends the oldest. One valid init data
+ * could otherwise mint sessions until Redis (noeviction) is full.
+ */
+export const MAX_SESSIONS_PER_USER = 20;
+
+// KEYS[1] session, KEYS[2] the user's session index (ids by creation time).
+// ARGV: session JSON, ttl s, session id, now ms, max sessions, session key prefix.
+// The evicted sessions' keys are built here from their ids (one Redis, not a cluster).
+const CREATE = `
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[4]) - tonumber(ARGV[2]) * 1000)
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[5])
+if extra > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, extra - 1)) do redis.call('DEL', ARGV[6] .. id) end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1)
+end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1`;
+
+type SessionRedis = Redis & {
+  amanatCreateSession(
+    ...args: [string, string, string, number, string, number, number, string]
+  ): Promise<number>;
+};
+
 export class SessionStore {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly ttlSec: number;
 
+  private readonly indexPrefix: string;
+
   constructor(opts: { redis: Redis; prefix: string; ttlSec: number }) {
     this.redis = opts.redis;
     this.prefix = `${opts.prefix}:session:`;
+    this.indexPrefix = `${opts.prefix}:user-sessions:`;
     this.ttlSec = opts.ttlSec;
+    if (!(opts.redis as unknown as { amanatCreateSession?: unknown }).amanatCreateSession) {
+      opts.redis.defineCommand('amanatCreateSession', { numberOfKeys: 2, lua: CREATE });
+    }
   }
 
   async create(user: SessionUser, via: Session['via']): Promise<{ token: string; expiresAt: Date }> {
@@ -62,7 +95,17 @@ export class SessionStore {
       createdAt: new Date().toISOString(),
       via,
     };
-    await this.redis.set(this.prefix + sessionIdOf(token), JSON.stringify(session), 'EX', this.ttlSec);
+    const id = sessionIdOf(token);
+    await (this.redis as unknown as SessionRedis).amanatCreateSession(
+      this.prefix + id,
+      this.indexPrefix + user.id,
+      JSON.stringify(session),
+      this.ttlSec,
+      id,
+      Date.now(),
+      MAX_SESSIONS_PER_USER,
+      this.prefix,
+    );
     return { token, expiresAt: new Date(Date.now() + this.ttlSec * 1000) };
   }
 
@@ -92,7 +135,11 @@ export class SessionStore {
     return parsed.success ? { ...parsed.data, id } : null;
   }
 
-  async revoke(id: string): Promise<void> {
-    await this.redis.del(this.prefix + id);
+  async revoke(id: string, userId: string): Promise<void> {
+    await this.redis
+      .multi()
+      .del(this.prefix + id)
+      .zrem(this.indexPrefix + userId, id)
+      .exec();
   }
 }

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../http/problem.ts';
+import { personText } from '../http/text.ts';
 
 /**
  * Telegram Mini App init data (https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app).
@@ -9,9 +10,9 @@ import { ApiError } from '../http/problem.ts';
  */
 export const telegramUserSchema = z.object({
   id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  first_name: z.string().max(256).default(''),
-  last_name: z.string().max(256).optional(),
-  username: z.string().max(64).optional(),
+  first_name: personText(256).default(''),
+  last_name: personText(256).optional(),
+  username: personText(64).optional(),
   language_code: z.string().max(35).optional(),
 });
 export type TelegramUser = z.infer<typeof telegramUserSchema>;

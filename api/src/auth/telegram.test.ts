@@ -3,7 +3,7 @@ import { apiConfigSchema, ConfigError, loadConfig } from '@amanat/core';
 import { sign, signData } from '@telegram-apps/init-data-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, TEST_BOT_TOKEN, type TestApi, testApiEnv } from '../testing.ts';
-import { sessionIdOf } from './sessions.ts';
+import { MAX_SESSIONS_PER_USER, sessionIdOf } from './sessions.ts';
 
 /**
  * Telegram sign-in, checked against init data signed by an independent implementation
@@ -197,6 +197,17 @@ describe('sessions', () => {
     for (let i = 0; i < 200 && (await t.redis.redis.exists(key)); i++) await sleep(5);
     expect(await t.redis.redis.exists(key)).toBe(0);
     expectProblem(await t.call('GET', '/api/auth/me', { token }), 401, 'session_invalid');
+  });
+
+  it(`a user keeps at most ${MAX_SESSIONS_PER_USER} sessions: signing in again ends the oldest`, async () => {
+    const tokens: string[] = [];
+    for (let i = 0; i < MAX_SESSIONS_PER_USER + 5; i++) tokens.push(await t.signIn(430_004));
+    const live = await Promise.all(
+      tokens.map((token) => t.redis.redis.exists(`${t.redis.prefix}:session:${sessionIdOf(token)}`)),
+    );
+    expect(live).toEqual([...Array(5).fill(0), ...Array(MAX_SESSIONS_PER_USER).fill(1)]);
+    expectProblem(await t.call('GET', '/api/auth/me', { token: tokens[0] }), 401, 'session_invalid');
+    expect((await t.call('GET', '/api/auth/me', { token: tokens.at(-1) })).status).toBe(200);
   });
 
   it('the stored session is keyed by a hash of the token, never the token itself', async () => {

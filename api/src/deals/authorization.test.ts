@@ -254,6 +254,17 @@ describe('arbitrators and operators', () => {
   });
 });
 
+describe('what each viewer is shown', () => {
+  it('parties see that staff review their deal, but not why; operators see the reasons', async () => {
+    const deal = await fundedDeal();
+    await t.api.ctx.store.act(deal.id, { type: 'flag_review', reason: 'denylisted_sender' }, SYSTEM);
+    const asParty = await t.call('GET', `/api/deals/${deal.id}`, { token: buyer });
+    expect(asParty.body).toMatchObject({ needsReview: true, reviewReasons: [] });
+    const asOperator = await t.call('GET', `/api/deals/${deal.id}`, { token: operator });
+    expect(asOperator.body).toMatchObject({ needsReview: true, reviewReasons: ['denylisted_sender'] });
+  });
+});
+
 describe('authentication', () => {
   it('every deals route answers 401 without a session, and with an unknown one', async () => {
     const deal = await draftDeal();

@@ -191,8 +191,10 @@ describe('creating and joining', () => {
       code: created.invite.code,
       address: REFUND,
     });
+    // Whoever holds the code learns only that it no longer works, not who joined or where the deal is.
     expect(third.status).toBe(409);
-    expect(third.body.code).toBe('role_taken');
+    expect(third.body.code).toBe('invite_not_available');
+    expect(third.body.details).toBeUndefined();
 
     // The refused joiner took nothing: the buyer is still the one who joined first.
     const detail = await t.call('GET', `/api/deals/${created.id}`, { token: seller });
@@ -408,7 +410,7 @@ describe('racing actions', () => {
       [a, b].map((token) => post('/api/deals/join', token, { code: deal.invite.code, address: REFUND })),
     );
     expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
-    expect(answers.find((r) => r.status === 409)?.body.code).toBe('role_taken');
+    expect(answers.find((r) => r.status === 409)?.body.code).toBe('invite_not_available');
     const winner = answers.find((r) => r.status === 200)?.body.buyer.userId;
     expect((await t.call('GET', `/api/deals/${deal.id}`, { token: seller })).body.buyer.userId).toBe(winner);
   });

@@ -1,5 +1,18 @@
-import { type Actor, type DealAction, parseAmount, redisKeys, verifyChain } from '@amanat/core';
-import { type DealRecord, findDealIdByInviteCode, listDeals, readActivity } from '@amanat/platform';
+import {
+  type Actor,
+  type DealAction,
+  isDomainError,
+  parseAmount,
+  redisKeys,
+  verifyChain,
+} from '@amanat/core';
+import {
+  type DealRecord,
+  findDealIdByInviteCode,
+  listDeals,
+  readActivity,
+  withTransaction,
+} from '@amanat/platform';
 import type { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
@@ -188,13 +201,22 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
         const deal = await ctx.store.get(id);
         if (!deal) throw new ApiError(404, 'invite_not_found', 'No deal has this invite code');
         const role = deal.seller === null ? 'seller' : 'buyer';
-        const result = await ctx.store.act(
-          id,
-          { type: 'join', role },
-          { kind: 'user', userId: caller.user.id, role },
-          { partyAddress: body.address },
-        );
-        return view(result.deal, role);
+        try {
+          const result = await ctx.store.act(
+            id,
+            { type: 'join', role },
+            { kind: 'user', userId: caller.user.id, role },
+            { partyAddress: body.address },
+          );
+          return view(result.deal, role);
+        } catch (err) {
+          // An invite code may have been seen by many; someone who is not a party learns nothing more
+          // about the deal (its state, who joined) than that the invite no longer works.
+          if (isDomainError(err) && err.code !== 'already_a_party' && err.code !== 'version_conflict') {
+            throw new ApiError(409, 'invite_not_available', 'This invite can no longer be used');
+          }
+          throw err;
+        }
       },
     }),
     defineRoute({
@@ -267,13 +289,22 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
       errors: [404],
       handler: async ({ params, caller }) => {
         const { deal } = await visibleDeal(params.id, caller);
-        const entries = await readActivity(ctx.pool, deal.id);
+        // The head and the entries are read in one snapshot, so a change committing in between is not
+        // mistaken for an edit of the log.
+        const { head, entries } = await withTransaction(ctx.pool, async (client) => {
+          await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+          const { rows } = await client.query('SELECT log_seq, log_head FROM deals WHERE id = $1', [deal.id]);
+          return {
+            head: rows[0] as { log_seq: number; log_head: string },
+            entries: await readActivity(client, deal.id),
+          };
+        });
         const chain = verifyChain(deal.id, entries);
         const problems = chain.ok ? [] : [...chain.problems];
         // The chain must end where the deal row says it does: a dropped tail is an edit too.
-        if (chain.head?.seq !== deal.logSeq || chain.head?.hash !== deal.logHead) {
+        if (chain.head?.seq !== head.log_seq || chain.head?.hash !== head.log_head) {
           problems.push({
-            seq: deal.logSeq,
+            seq: head.log_seq,
             kind: 'removed',
             detail: "the log does not end at the deal's recorded head",
           });

@@ -1,5 +1,6 @@
 import { addressSchema, DEAL_STATES, FUNDING_STATUSES } from '@amanat/core';
 import { z } from 'zod';
+import { personText } from '../http/text.ts';
 
 /** Periods a deal may have, in seconds: defaults a real deal can live with, bounds that catch mistakes. */
 export const PERIODS = {
@@ -34,8 +35,8 @@ export const assetRefBody = z.strictObject({
   token: tokenRef,
 });
 
-const title = z.string().trim().min(1, 'must not be empty').max(120);
-const text = (max: number) => z.string().trim().max(max);
+const title = personText(120).min(1, 'must not be empty');
+const text = personText;
 
 export const createDealBody = z.strictObject({
   title,

@@ -87,7 +87,8 @@ export function dealView(
     description: deal.description,
     state: deal.state,
     needsReview: deal.needsReview,
-    reviewReasons: deal.reviewReasons,
+    // Why staff look at a deal (a denylisted sender, say) is theirs to know; parties see that they do.
+    reviewReasons: isParty ? [] : deal.reviewReasons,
     version: deal.version,
     asset: {
       chainId: deal.asset.chainId,

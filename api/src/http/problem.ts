@@ -72,6 +72,47 @@ const DOMAIN_STATUS: Record<string, number> = {
 };
 const KIND_STATUS = { forbidden: 403, conflict: 409, invalid: 422 } as const;
 
+/**
+ * Domain errors that mean something is wrong on our side, not in the request: answered 500 and logged
+ * (an exhausted deposit key, a malformed registry or key), never passed off as the caller's mistake.
+ */
+const INTERNAL_DOMAIN_CODES = new Set([
+  'activity_head_invalid',
+  'checkpoint_key_invalid',
+  'config_invalid',
+  'deposit_derivation_failed',
+  'deposit_index_exhausted',
+  'fee_terms_invalid',
+  'job_id_invalid',
+  'json_unsupported_value',
+  'registry_config_invalid',
+]);
+
+/** PostgreSQL or Redis is unreachable: the request may work again shortly, so 503 with Retry-After. */
+function isBackendUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  return (
+    [
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'ETIMEDOUT',
+      'EPIPE',
+      '57P01',
+      '57P03',
+      '08001',
+      '08003',
+      '08006',
+    ].includes(code) ||
+    e.name === 'MaxRetriesPerRequestError' ||
+    /Stream isn't writeable|Connection is closed|Connection terminated|timeout exceeded when trying to connect/.test(
+      message,
+    )
+  );
+}
+
 /** Errors thrown by Express's body parser carry a `type`; each gets its own stable code. */
 const BODY_PARSER_ERRORS: Record<string, [number, string, string]> = {
   'entity.parse.failed': [400, 'body_malformed', 'The body is not valid JSON'],
@@ -90,7 +131,7 @@ const BODY_PARSER_ERRORS: Record<string, [number, string, string]> = {
  */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  if (isDomainError(err)) {
+  if (isDomainError(err) && !INTERNAL_DOMAIN_CODES.has(err.code)) {
     const kind = DEAL_ERROR_KIND[err.code as keyof typeof DEAL_ERROR_KIND];
     const status = kind ? KIND_STATUS[kind] : (DOMAIN_STATUS[err.code] ?? 422);
     return new ApiError(
@@ -123,6 +164,11 @@ export function toApiError(err: unknown): ApiError {
           'The body could not be read; check that it matches its Content-Encoding',
         )
       : new ApiError(status, 'request_invalid', 'The request could not be processed');
+  }
+  if (isBackendUnavailable(err)) {
+    return new ApiError(503, 'service_unavailable', 'A backing service is unavailable; try again shortly', {
+      headers: { 'Retry-After': '5' },
+    });
   }
   return new ApiError(500, 'internal', 'Something went wrong on our side; it has been logged');
 }

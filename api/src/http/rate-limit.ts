@@ -50,6 +50,8 @@ type ScriptRedis = Redis & {
 export interface RateLimits {
   /** Counts a request against its client IP; 429 when over the limit. */
   limitIp(req: Request, res: Response): Promise<void>;
+  /** Counts a request from an address outside Express (WebSocket upgrades); false when over the limit. */
+  allowIp(ip: string): Promise<boolean>;
   /** The same as Express middleware, for paths outside the route registry. */
   perIp: RequestHandler;
   /** Counts a request against a user (for callers who sent init data rather than a session). */
@@ -83,7 +85,8 @@ export function createRateLimits(opts: {
     opts.redis.defineCommand('amanatAdmitSession', { numberOfKeys: 2, lua: ADMIT_SESSION });
   }
   const redis = opts.redis as unknown as ScriptRedis;
-  const ipKey = (req: Request) => `${opts.prefix}:rl:ip:${req.ip ?? 'unknown'}`;
+  const keyOfIp = (ip: string | undefined) => `${opts.prefix}:rl:ip:${ip ?? 'unknown'}`;
+  const ipKey = (req: Request) => keyOfIp(req.ip);
   const userPrefix = `${opts.prefix}:rl:user:`;
   const exempt = new Set(opts.exemptPaths);
 
@@ -99,6 +102,10 @@ export function createRateLimits(opts: {
 
   return {
     limitIp,
+    async allowIp(ip) {
+      const [count] = await redis.amanatCount(keyOfIp(ip), WINDOW_MS);
+      return count <= opts.perIpPerMinute;
+    },
     perIp: async (req, res, next) => {
       if (!exempt.has(req.path)) await limitIp(req, res);
       next();

@@ -188,6 +188,18 @@ describe('shape of the body', () => {
     expect(Object.prototype).not.toHaveProperty('polluted');
   });
 
+  it('refuses text PostgreSQL could not store as given: NUL characters and broken Unicode', async () => {
+    for (const [what, over, field] of [
+      ['NUL in the title', { title: 'a\u0000b' }, 'body:title'],
+      ['NUL in the description', { description: 'x\u0000y' }, 'body:description'],
+      ['lone surrogate', { title: 'guitar \ud800' }, 'body:title'],
+    ] as const) {
+      const res = await refused(what, validBody(over));
+      expect(res.status, what).toBe(400);
+      expect(fieldErrors(res.body), what).toEqual([field]);
+    }
+  });
+
   it('refuses missing and out-of-bounds fields with every failing field listed', async () => {
     const res = await refused('several wrong', {
       title: '   ',

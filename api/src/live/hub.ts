@@ -42,6 +42,11 @@ export interface LiveHubOptions {
   reconnectJitterMs: number;
   /** The pub/sub connection; by default a dedicated one (a subscriber cannot share the producer's). */
   createSubscriber: () => Redis;
+  /**
+   * Counts an upgrade against its client's per-IP limit; false refuses it with 429. Upgrades bypass
+   * Express, and a socket costs memory and a file descriptor before it ever signs in.
+   */
+  admitUpgrade: (req: IncomingMessage) => Promise<boolean>;
 }
 
 export interface LiveHub {
@@ -133,6 +138,7 @@ export function createLiveHub(
     closeGraceMs: 3000,
     reconnectJitterMs: 5000,
     createSubscriber: () => createRedis(ctx.config.REDIS_URL, 'worker', 'api-live'),
+    admitUpgrade: async () => true,
     ...options,
   };
   const logger = ctx.logger.child({ component: 'live' });
@@ -332,7 +338,17 @@ export function createLiveHub(
     // browsers to the app, as CORS does for HTTP.
     const origin = req.headers.origin;
     if (origin !== undefined && origin !== ctx.config.APP_ORIGIN) return refuse(socket, 403);
+    void opts.admitUpgrade(req).then(
+      (admitted) => {
+        if (socket.destroyed) return;
+        if (admitted) upgrade(req, socket, head);
+        else refuse(socket, 429, { 'Retry-After': '60' });
+      },
+      () => refuse(socket, 503, { 'Retry-After': '5' }),
+    );
+  }
 
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     const authorization = req.headers.authorization;
     if (!authorization) {
       wss.handleUpgrade(req, socket, head, (ws) => {
