@@ -18,13 +18,14 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
 
-/** One deal from creation to confirmed release: seven transactions, each a real state change. */
+/** One deal from creation to confirmed release: eight transactions, each a real state change. */
 type Parties = Awaited<ReturnType<typeof makeParties>>;
 
 async function runDeal(store: DealStore, p: Parties, n: number): Promise<number> {
   const { deal } = await store.create(newDealInput(p.seller.id));
   await store.act(deal.id, { type: 'join', role: 'buyer' }, p.asBuyer, { partyAddress: BUYER_ADDRESS });
   const address = `0x${(BigInt(n) + 1n).toString(16).padStart(40, '0')}`;
+  await store.act(deal.id, { type: 'accept' }, p.asSeller);
   await store.act(deal.id, { type: 'accept' }, p.asBuyer, { deriveDepositAddress: () => address });
   await recordPayments(store, {
     dealId: deal.id,
@@ -50,7 +51,7 @@ async function runDeal(store: DealStore, p: Parties, n: number): Promise<number>
   await store.act(deal.id, { type: 'mark_delivered' }, p.asSeller);
   await store.act(deal.id, { type: 'confirm_receipt' }, p.asBuyer);
   await store.act(deal.id, { type: 'payouts_confirmed' }, system);
-  return 7;
+  return 8;
 }
 
 /** Users exist before they make deals; creating them is not a deal transition, so it happens up front. */

@@ -63,6 +63,11 @@ beforeAll(async () => {
     body: { code: joined.body.invite.code, address: REFUND },
   });
   expect(join.status, JSON.stringify(join.body)).toBe(200);
+  const creatorAccept = await t.call('POST', `/api/deals/${joined.body.id}/accept`, {
+    token: tokens.seller,
+    body: {},
+  });
+  expect(creatorAccept.status, JSON.stringify(creatorAccept.body)).toBe(200);
   const accept = await t.call('POST', `/api/deals/${joined.body.id}/accept`, {
     token: tokens.buyer,
     body: {},

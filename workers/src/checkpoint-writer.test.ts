@@ -78,7 +78,7 @@ describe('activity checkpoints', () => {
     const first = await writer(file).writeOnce();
     expect(first?.heads.find((h) => h.dealId === deal.id)).toEqual({
       dealId: deal.id,
-      seq: 3,
+      seq: 4, // create, join, and both acceptances
       hash: deal.logHead,
     });
     await store.act(deal.id, { type: 'cancel' }, asBuyer);

@@ -61,6 +61,7 @@ async function awaitingPayment(s = seller) {
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const joined = await post('/api/deals/join', buyer, { code: created.body.invite.code, address: REFUND });
   expect(joined.status, JSON.stringify(joined.body)).toBe(200);
+  expect((await post(`/api/deals/${created.body.id}/accept`, s)).status).toBe(200);
   const accepted = await post(`/api/deals/${created.body.id}/accept`, buyer);
   expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
   return accepted.body as { id: string; depositAddress: string };

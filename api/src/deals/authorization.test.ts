@@ -62,6 +62,7 @@ async function draftDeal(creator = seller) {
 async function awaitingPayment(s = seller, b = buyer) {
   const deal = await draftDeal(s);
   expect((await post('/api/deals/join', b, { code: deal.invite.code, address: REFUND })).status).toBe(200);
+  expect((await post(`/api/deals/${deal.id}/accept`, s)).status).toBe(200);
   const accepted = await post(`/api/deals/${deal.id}/accept`, b);
   expect(accepted.status).toBe(200);
   return accepted.body;

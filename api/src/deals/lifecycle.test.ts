@@ -57,10 +57,13 @@ async function createDeal(token: string, over: Record<string, unknown> = {}) {
 }
 
 /** A deal the seller created and the buyer joined, not yet accepted by the buyer. */
+/** Joined, and the creator has accepted the person who joined: the joiner's acceptance starts it. */
 async function joinedDeal(s = seller, b = buyer) {
   const deal = await createDeal(s);
   const joined = await post('/api/deals/join', b, { code: deal.invite.code, address: REFUND });
   expect(joined.status, JSON.stringify(joined.body)).toBe(200);
+  const creatorAccepted = await post(`/api/deals/${deal.id}/accept`, s);
+  expect(creatorAccepted.status, JSON.stringify(creatorAccepted.body)).toBe(200);
   return joined.body;
 }
 
@@ -132,7 +135,8 @@ describe('creating and joining', () => {
       depositAddress: null,
       funding: { status: 'unpaid', confirmed: '0', remaining: PRICE.toString() },
     });
-    expect(created.seller.acceptedAt).not.toBeNull();
+    // Nobody has accepted yet: acceptance comes once the counterparty is known.
+    expect(created.seller.acceptedAt).toBeNull();
     const code = created.invite.code;
     expect(code).toMatch(/^[A-HJ-NP-Z2-9]{10}$/);
     expect(created.invite.telegramLink).toMatch(/^https:\/\/t\.me\/amanat_test_bot\/[^/?]+\?startapp=deal_/);
@@ -145,9 +149,14 @@ describe('creating and joining', () => {
       id: created.id,
       state: 'draft',
       yourRole: 'buyer',
+      seller: { acceptedAt: null },
       buyer: { address: REFUND, acceptedAt: null },
     });
 
+    // Nothing starts until both accept: the creator agrees to the person who joined, then the joiner.
+    const sellerAccepted = await post(`/api/deals/${created.id}/accept`, seller);
+    expect(sellerAccepted.body).toMatchObject({ state: 'draft', depositAddress: null });
+    expect(sellerAccepted.body.seller.acceptedAt).not.toBeNull();
     const accepted = await post(`/api/deals/${created.id}/accept`, buyer);
     expect(accepted.status).toBe(200);
     expect(accepted.body.state).toBe('awaiting_payment');
@@ -170,7 +179,9 @@ describe('creating and joining', () => {
     const joined = await post('/api/deals/join', seller, { code: created.invite.code, address: PAYOUT });
     expect(joined.status).toBe(200);
     expect(joined.body).toMatchObject({ yourRole: 'seller', seller: { address: PAYOUT } });
-    const accepted = await post(`/api/deals/${created.id}/accept`, seller);
+    // Here the joiner accepts first; the creator's acceptance then starts the deal.
+    expect((await post(`/api/deals/${created.id}/accept`, seller)).body.state).toBe('draft');
+    const accepted = await post(`/api/deals/${created.id}/accept`, buyer);
     expect(accepted.status).toBe(200);
     expect(accepted.body.state).toBe('awaiting_payment');
     expect(accepted.body.depositAddress).toBe(expectedDepositAddress(await depositIndex(created.id)));
@@ -572,13 +583,15 @@ describe('activity', () => {
       'create',
       'join',
       'accept',
+      'accept',
       'record_funding',
       'mark_delivered',
       'confirm_receipt',
     ]);
-    expect(entries.map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(entries.map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     for (let i = 1; i < entries.length; i++) expect(entries[i].prevHash).toBe(entries[i - 1].hash);
-    expect(entries[2].facts.depositAddress).toBe(deal.depositAddress);
+    // The second acceptance starts the deal and names its deposit address.
+    expect(entries[3].facts.depositAddress).toBe(deal.depositAddress);
     expect(entries.at(-1).stateAfter).toBe('releasing');
     expect(res.body.verification).toEqual({ ok: true, problems: [] });
   });

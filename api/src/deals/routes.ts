@@ -133,8 +133,9 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
       operationId: 'createDeal',
       summary: 'Create a deal',
       description:
-        'The creator takes a role (seller or buyer), gives their own address (payout for a seller, refund for ' +
-        'a buyer) and accepts the terms by creating them. The answer carries the invite code and links for ' +
+        'The creator takes a role (seller or buyer) and gives their own address (payout for a seller, refund ' +
+        'for a buyer). Once the counterparty has joined, both accept (POST /api/deals/{id}/accept), so the ' +
+        'creator agrees to the person who joined. The answer carries the invite code and links for ' +
         "the counterparty. The platform fee (basis points, with the asset's minimum) is fixed into the deal now.",
       tag: 'deals',
       auth: 'user',

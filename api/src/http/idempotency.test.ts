@@ -173,6 +173,7 @@ describe('Idempotency-Key', () => {
     const seller = alice;
     const deal = await post('/api/deals', seller, createBody(), newKey());
     await post('/api/deals/join', bob, { code: deal.body.invite.code, address: REFUND });
+    await post(`/api/deals/${deal.body.id}/accept`, seller, {});
     await post(`/api/deals/${deal.body.id}/accept`, bob, {});
 
     const key = newKey();

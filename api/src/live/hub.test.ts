@@ -125,17 +125,25 @@ describe('live updates at /api/ws', () => {
       body: { code: deal.invite.code, address: REFUND },
     });
     expect(joined.status, JSON.stringify(joined.body)).toBe(200);
+    const sellerAccepted = await t.call('POST', `/api/deals/${deal.id}/accept`, {
+      token: seller.token,
+      body: {},
+    });
+    expect(sellerAccepted.status, JSON.stringify(sellerAccepted.body)).toBe(200);
     const accepted = await t.call('POST', `/api/deals/${deal.id}/accept`, { token: buyer.token, body: {} });
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
     await drain();
 
-    const acceptedEvent = await buyerWs.next('accept event', eventOf(deal.id, 'accept'));
+    // The seller's acceptance comes first (the deal stays a draft), then the buyer's starts the deal.
+    const startedOf = (m: { type: string; event?: Record<string, unknown> }) =>
+      eventOf(deal.id, 'accept')(m) && m.event?.state === 'awaiting_payment';
+    const acceptedEvent = await buyerWs.next('accept event', startedOf);
     expect(acceptedEvent.event.state).toBe('awaiting_payment');
     expect(acceptedEvent.event.audience).toEqual(expect.arrayContaining([seller.id, buyer.id]));
-    await sellerWs.next('accept event', eventOf(deal.id, 'accept'));
+    await sellerWs.next('accept event', startedOf);
     // The buyer was connected when the deal was created but not yet in its audience.
-    expect(eventsFor(buyerWs, deal.id).map((e) => e.action)).toEqual(['join', 'accept']);
-    expect(eventsFor(sellerWs, deal.id).map((e) => e.action)).toEqual(['create', 'join', 'accept']);
+    expect(eventsFor(buyerWs, deal.id).map((e) => e.action)).toEqual(['join', 'accept', 'accept']);
+    expect(eventsFor(sellerWs, deal.id).map((e) => e.action)).toEqual(['create', 'join', 'accept', 'accept']);
 
     // Events go out in order on one channel: once the stranger has its own later event, any event of the
     // seller's deal would have arrived before it.

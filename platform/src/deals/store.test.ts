@@ -124,11 +124,12 @@ describe('DealStore', () => {
       'create',
       'join',
       'accept',
+      'accept',
       'record_funding',
       'mark_delivered',
       'confirm_receipt',
     ]);
-    expect(verifyChain(deal.id, log)).toMatchObject({ ok: true, count: 6 });
+    expect(verifyChain(deal.id, log)).toMatchObject({ ok: true, count: 7 });
   });
 
   it('refuses a wrong actor or a stale version and changes nothing', async () => {
@@ -196,6 +197,7 @@ describe('DealStore', () => {
       const p = await makeParties(db.pool);
       const { deal } = await store.create(newDealInput(p.seller.id));
       await store.act(deal.id, { type: 'join', role: 'buyer' }, p.asBuyer, { partyAddress: BUYER_ADDRESS });
+      await store.act(deal.id, { type: 'accept' }, p.asSeller);
       return { deal, asBuyer: p.asBuyer };
     })();
     await expect(
@@ -281,6 +283,7 @@ describe('DealStore', () => {
       }),
     );
     await store.act(deal.id, { type: 'join', role: 'buyer' }, p.asBuyer, { partyAddress: BUYER_ADDRESS });
+    await store.act(deal.id, { type: 'accept' }, p.asSeller);
     await store.act(deal.id, { type: 'accept' }, p.asBuyer);
     const funded = await recordPayments(store, {
       dealId: deal.id,

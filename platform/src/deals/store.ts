@@ -142,7 +142,11 @@ export class DealStore {
     return rows[0] ? dealFromRow(rows[0]) : null;
   }
 
-  /** Creates a draft deal with its creator as the first party, who accepts the terms by creating them. */
+  /**
+   * Creates a draft deal with its creator as the first party. Nobody has accepted yet: both parties
+   * accept once the counterparty has joined, so whoever takes an invite that leaked cannot start the deal
+   * without the creator agreeing to deal with them.
+   */
   async create(input: NewDeal, now = new Date()): Promise<ActResult> {
     const quote = quoteDeal(input.price, input.feeTerms);
     if (input.underpayTolerance >= quote.amountDue) {
@@ -169,7 +173,7 @@ export class DealStore {
         periods: input.periods,
       }),
     });
-    const creator: DealParty = { userId: input.creatorId, address: input.creatorAddress, acceptedAt: now };
+    const creator: DealParty = { userId: input.creatorId, address: input.creatorAddress, acceptedAt: null };
     const deal: DealRecord = {
       id,
       inviteCode: newInviteCode(),
@@ -216,7 +220,7 @@ export class DealStore {
          RETURNING id, created_by, created_at
        ), creator AS (
          INSERT INTO deal_parties (deal_id, role, user_id, address, joined_at, accepted_at)
-         SELECT id, $${next}, created_by, $${next + 1}, created_at, created_at FROM new_deal
+         SELECT id, $${next}, created_by, $${next + 1}, created_at, NULL FROM new_deal
        ), activity AS (
          INSERT INTO activity_log (${ACTIVITY_COLUMNS})
          SELECT ${placeholders(next + 2, 10)} FROM new_deal

@@ -41,6 +41,7 @@ export async function awaitingPaymentDeal(store: DealStore, pool: Pool, derive?:
   const parties = await makeParties(pool);
   const { deal } = await store.create(newDealInput(parties.seller.id));
   await store.act(deal.id, { type: 'join', role: 'buyer' }, parties.asBuyer, { partyAddress: BUYER_ADDRESS });
+  await store.act(deal.id, { type: 'accept' }, parties.asSeller);
   const accepted = await store.act(deal.id, { type: 'accept' }, parties.asBuyer, {
     ...(derive ? { deriveDepositAddress: derive } : {}),
   });

@@ -164,7 +164,7 @@ describe('mirror of committed deal changes to the legacy store', () => {
     const { deal } = await awaitingPaymentDeal(pgOnly, db.pool, derive);
     const dualDeal = await awaitingPaymentDeal(dual, db.pool, derive);
 
-    await eventually(async () => expect(mirror.deals.get(dualDeal.deal.id)?.version).toBe(3));
+    await eventually(async () => expect(mirror.deals.get(dualDeal.deal.id)?.version).toBe(4));
     // Everything both deals wrote has been relayed, so a mirror job for the first would be in the queue.
     await eventually(async () => {
       const { rows } = await db.pool.query(
@@ -195,22 +195,23 @@ describe('mirror of committed deal changes to the legacy store', () => {
     await dual.act(deal.id, { type: 'join', role: 'buyer' }, parties.asBuyer, {
       partyAddress: BUYER_ADDRESS,
     });
+    await dual.act(deal.id, { type: 'accept' }, parties.asSeller);
     const accepted = await dual.act(deal.id, { type: 'accept' }, parties.asBuyer, {
       deriveDepositAddress: derive,
     });
-    expect(accepted.deal).toMatchObject({ state: 'awaiting_payment', version: 3 });
-    await eventually(() => expect(mirror.failuresById.get(deal.id)).toBeGreaterThanOrEqual(3));
+    expect(accepted.deal).toMatchObject({ state: 'awaiting_payment', version: 4 });
+    await eventually(() => expect(mirror.failuresById.get(deal.id)).toBeGreaterThanOrEqual(4));
     expect(mirror.deals.has(deal.id)).toBe(false);
 
     outage.heal();
     await eventually(async () => expect(mirror.deals.get(deal.id)).toEqual(await currentDoc(deal.id)));
-    expect(mirror.deals.get(deal.id)?.version).toBe(3);
+    expect(mirror.deals.get(deal.id)?.version).toBe(4);
 
     expect((await mirrorOutbox(deal.id)).map((r) => r.payload)).toEqual(
-      [1, 2, 3].map((version) => ({ entity: 'deal', id: deal.id, version })),
+      [1, 2, 3, 4].map((version) => ({ entity: 'deal', id: deal.id, version })),
     );
     await eventually(async () => {
-      for (const version of [1, 2, 3])
+      for (const version of [1, 2, 3, 4])
         expect(await (await mirrorJob(deal.id, version))?.getState()).toBe('completed');
     });
     const first = await mirrorJob(deal.id, 1);
@@ -228,8 +229,9 @@ describe('mirror of committed deal changes to the legacy store', () => {
       partyAddress: BUYER_ADDRESS,
     });
     await stalled.arrived;
+    await dual.act(deal.id, { type: 'accept' }, parties.asSeller);
     await dual.act(deal.id, { type: 'accept' }, parties.asBuyer, { deriveDepositAddress: derive });
-    await eventually(() => expect(mirror.deals.get(deal.id)?.version).toBe(3));
+    await eventually(() => expect(mirror.deals.get(deal.id)?.version).toBe(4));
 
     stalled.release();
     await eventually(async () => expect((await mirrorJob(deal.id, 2))?.returnvalue).toBe('stale'));
@@ -246,7 +248,7 @@ describe('mirror of committed deal changes to the legacy store', () => {
     await eventually(async () =>
       expect((await Job.fromId(queue, replay.id as string))?.returnvalue).toBe('stale'),
     );
-    expect(mirror.deals.get(deal.id)?.version).toBe(3);
+    expect(mirror.deals.get(deal.id)?.version).toBe(4);
   });
 
   it('(d) a job that exhausts its attempts stays failed in the queue, and its action stays committed', async () => {
