@@ -60,7 +60,7 @@ const strayDecisionBody = z.discriminatedUnion('decision', [
   z.strictObject({ version: expectedVersion, decision: z.literal('accept'), note }),
 ]);
 const paymentParams = z.strictObject({
-  id: z.uuid('must be a deal id (UUID)'),
+  id: z.uuid('must be a deal id (UUID)').toLowerCase(),
   paymentId: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a payment id (a positive integer)'),
 });
 const reviewsQuery = z.strictObject({

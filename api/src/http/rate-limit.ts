@@ -25,17 +25,22 @@ const COUNT_ONE = `${COUNT}
 local n = count(KEYS[1], ARGV[1])
 return {n, redis.call('PTTL', KEYS[1])}`;
 
-// KEYS[1] session, KEYS[2] IP counter. ARGV[1] window ms, ARGV[2] user counter key prefix.
+// KEYS[1] session, KEYS[2] IP counter. ARGV: window ms, user counter key prefix, IP limit, user limit.
+// Sessions are stored as JSON that starts with their userId (sessions.ts writes it first), so the script
+// reads it with a pattern instead of decoding JSON; time-to-live is only looked up for a refusal.
 const ADMIT_SESSION = `${COUNT}
 local ip = count(KEYS[2], ARGV[1])
-local ipTtl = redis.call('PTTL', KEYS[2])
+local ipTtl = 0
+if ip > tonumber(ARGV[3]) then ipTtl = redis.call('PTTL', KEYS[2]) end
 local session = redis.call('GET', KEYS[1])
 if not session then return {ip, ipTtl, false, 0, 0} end
-local ok, decoded = pcall(cjson.decode, session)
-if not ok or type(decoded) ~= 'table' or type(decoded.userId) ~= 'string' then return {ip, ipTtl, false, 0, 0} end
-local userKey = ARGV[2] .. decoded.userId
+local userId = string.match(session, '^{"userId":"([0-9a-f%-]+)"')
+if not userId then return {ip, ipTtl, false, 0, 0} end
+local userKey = ARGV[2] .. userId
 local user = count(userKey, ARGV[1])
-return {ip, ipTtl, session, user, redis.call('PTTL', userKey)}`;
+local userTtl = 0
+if user > tonumber(ARGV[4]) then userTtl = redis.call('PTTL', userKey) end
+return {ip, ipTtl, session, user, userTtl}`;
 
 type ScriptRedis = Redis & {
   amanatCount(key: string, windowMs: number): Promise<[number, number]>;
@@ -44,6 +49,8 @@ type ScriptRedis = Redis & {
     ipKey: string,
     windowMs: number,
     userPrefix: string,
+    ipLimit: number,
+    userLimit: number,
   ): Promise<[number, number, string | null, number, number]>;
 };
 
@@ -122,6 +129,8 @@ export function createRateLimits(opts: {
         ipKey(req),
         WINDOW_MS,
         userPrefix,
+        opts.perIpPerMinute,
+        opts.perUserPerMinute,
       );
       const ipLeft = check(ip, ipTtl, opts.perIpPerMinute);
       const userLeft = session ? check(user, userTtl, opts.perUserPerMinute) : ipLeft;

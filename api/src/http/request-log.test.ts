@@ -59,4 +59,39 @@ describe('request logs', () => {
       expect(all).not.toContain(secret);
     }
   });
+
+  it('log an unexpected failure with its stack and the request id, and answer a bare 500 problem', async () => {
+    const token = await t.signIn(4243);
+    const deal = await t.call('POST', '/api/deals', {
+      token,
+      body: {
+        title: 'Lamp',
+        amount: '10',
+        asset: { chainId: 31337, token: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
+        role: 'seller',
+        address: '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045',
+      },
+    });
+    expect(deal.status).toBe(201);
+    // Break storage under the API (this file's own schema): the read fails in a way no input causes.
+    await t.db.pool.query('ALTER TABLE payments RENAME TO payments_gone');
+    const res = await t.call('GET', `/api/deals/${deal.body.id}`, {
+      token,
+      headers: { 'x-request-id': 'req-boom-1' },
+    });
+    await t.db.pool.query('ALTER TABLE payments_gone RENAME TO payments');
+    expect(res.status).toBe(500);
+    expect(res.body).toEqual({
+      type: 'https://amanat.app/problems/internal',
+      title: 'Internal error',
+      status: 500,
+      code: 'internal',
+      detail: 'Something went wrong on our side; it has been logged',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const failure = lines.map((l) => JSON.parse(l)).find((e) => e.msg === 'request failed');
+    expect(failure).toMatchObject({ level: 50, reqId: 'req-boom-1', path: `/api/deals/${deal.body.id}` });
+    expect(failure.err.message).toContain('payments');
+    expect(failure.err.stack).toContain('\n    at ');
+  });
 });

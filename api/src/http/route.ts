@@ -77,6 +77,8 @@ export interface RouteDeps {
   /** Counts a public or service route's request against its IP. */
   limitIp: (req: Request, res: Response) => Promise<void>;
   idempotency: IdempotencyGate;
+  /** Logs an error that became a 5xx, with the request's id (through the redacting logger). */
+  logUnexpected: (err: unknown, req: Request) => void;
 }
 
 export interface IdempotencyGate {
@@ -207,8 +209,7 @@ export function mountRoutes(router: Router, routes: readonly RouteDef[], deps: R
             () => {},
           );
         }
-        // pino-http logs `res.err` with the request; only unexpected errors have a stack worth logging.
-        if (apiErr.status >= 500) Object.assign(res, { err });
+        if (apiErr.status >= 500) deps.logUnexpected(err, req);
         sendProblem(res, apiErr);
       }
     });
