@@ -29,10 +29,15 @@ try {
   });
   services.push(postgres);
   log(`PostgreSQL: ${postgres.source}`);
-  const redis = await resolveRedis({ dataDir: join(root, '.data', 'bench-redis'), persistent: false, log });
-  services.push(redis);
-  log(`Redis: ${redis.source}`);
-  for (const name of wanted) await BENCHES[name]?.({ databaseUrl: postgres.url, redisUrl: redis.url });
+  // Only the API benchmark needs Redis.
+  const redis = wanted.includes('api')
+    ? await resolveRedis({ dataDir: join(root, '.data', 'bench-redis'), persistent: false, log })
+    : null;
+  if (redis) {
+    services.push(redis);
+    log(`Redis: ${redis.source}`);
+  }
+  for (const name of wanted) await BENCHES[name]?.({ databaseUrl: postgres.url, redisUrl: redis?.url ?? '' });
 } finally {
   for (const s of services) await s.stop().catch(() => {});
 }

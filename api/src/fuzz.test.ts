@@ -15,7 +15,15 @@ import { mapConcurrently, sendRaw } from './fuzz/send.ts';
 import { snapshotDatabase, snapshotRedis, stateDifferences } from './fuzz/state.ts';
 import { answerProblems, describeExchange } from './fuzz/verdict.ts';
 import { guardAgainstWrites } from './fuzz/write-guard.ts';
-import { ARBITRATOR_TG, OPERATOR_TG, startTestApi, TEST_SERVICE_SECRET, type TestApi } from './testing.ts';
+import {
+  ARBITRATOR_TG,
+  OPERATOR_TG,
+  PAYOUT_ADDRESS as PAYOUT,
+  REFUND_ADDRESS as REFUND,
+  startTestApi,
+  TEST_SERVICE_SECRET,
+  type TestApi,
+} from './testing.ts';
 
 /**
  * Issue 3: at least 2,000 random and malformed requests across every route (the registry's, so routes
@@ -26,9 +34,6 @@ import { ARBITRATOR_TG, OPERATOR_TG, startTestApi, TEST_SERVICE_SECRET, type Tes
 const SEED = Number(process.env.FUZZ_SEED ?? 20_251_124);
 const RUNS = Math.max(2000, Number(process.env.FUZZ_RUNS ?? 3000));
 const CONCURRENCY = 16;
-
-const PAYOUT = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045';
-const REFUND = '0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B';
 
 let t: TestApi;
 let world: FuzzWorld;

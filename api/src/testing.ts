@@ -18,6 +18,11 @@ export const TEST_BOT_TOKEN = '7000001:AAH-test-token-for-amanat-api-tests_01234
 export const TEST_MNEMONIC = 'test test test test test test test test test test test junk';
 export const TEST_XPUB = accountXpub(TEST_MNEMONIC);
 export const TEST_SERVICE_SECRET = 'assist-service-secret-for-tests-0123456789';
+/** The demo USDT-like token devstack deploys on the local chain (6 decimals). */
+export const LOCAL_USDT = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+/** Party addresses from outside the test mnemonic, so none can coincide with a deposit address. */
+export const PAYOUT_ADDRESS = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045';
+export const REFUND_ADDRESS = '0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B';
 export const OPERATOR_TG = 900_001;
 export const ARBITRATOR_TG = 900_002;
 

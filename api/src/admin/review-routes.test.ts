@@ -1,7 +1,15 @@
 import type { Actor, AssetRef, PaymentRecord } from '@amanat/core';
 import { DealStore, decideStrayFunds, type Pool, recordPayments } from '@amanat/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARBITRATOR_TG, OPERATOR_TG, startTestApi, type TestApi } from '../testing.ts';
+import {
+  ARBITRATOR_TG,
+  OPERATOR_TG,
+  PAYOUT_ADDRESS as PAYOUT,
+  REFUND_ADDRESS as REFUND,
+  startTestApi,
+  type TestApi,
+  LOCAL_USDT as USDT,
+} from '../testing.ts';
 
 /**
  * Operator actions on deals that need a human, over REST against PostgreSQL and Redis. Deals are made
@@ -9,12 +17,8 @@ import { ARBITRATOR_TG, OPERATOR_TG, startTestApi, type TestApi } from '../testi
  * payments worker does.
  */
 
-const USDT = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 /** Ethereum mainnet USDT: a real asset of the registry, but not a local deal's. */
 const ETH_USDT = '0xdAC17F958D2ee523a2206206994597C13D831ec7';
-// Addresses from outside the test mnemonic, so none can coincide with a deposit address.
-const PAYOUT = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045';
-const REFUND = '0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B';
 /** The address a sender of stray funds confirmed to the operator. */
 const SENDER_CONFIRMED = '0x1Db3439a222C519ab44bb1144fC28167b4Fa6EE6';
 const SENDER = '0x90F79bf6EB2c4f870365E785982E1f101E93b906';

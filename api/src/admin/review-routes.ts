@@ -2,7 +2,7 @@ import { type Actor, addressSchema, isDomainError, STRAY_FUNDS_CLASSES } from '@
 import { type DealRecord, decideStrayFunds, listReviews, type StrayPayout } from '@amanat/platform';
 import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
-import { dealIdParams, dealViewSchema } from '../deals/schemas.ts';
+import { dealIdParams, dealViewSchema, paymentViewSchema } from '../deals/schemas.ts';
 import { dealView, linkConfigOf, loadNames } from '../deals/view.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { ApiError } from '../http/problem.ts';
@@ -84,17 +84,9 @@ const payoutSchema = z
   })
   .meta({ id: 'PendingPayout' });
 
-const strayPaymentSchema = z
-  .object({
-    id: z.string(),
-    chainId: z.number().int(),
-    txHash: z.string(),
-    logIndex: z.number().int(),
-    token: z.string(),
-    from: z.string(),
-    amount: units,
-    blockTimestamp: z.iso.datetime(),
-    status: z.enum(['pending', 'confirmed', 'reorged']),
+const strayPaymentSchema = paymentViewSchema
+  .omit({ blockNumber: true })
+  .extend({
     classification: z.enum(STRAY_FUNDS_CLASSES),
     decision: z
       .object({

@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Actor } from '@amanat/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARBITRATOR_TG, OPERATOR_TG, startTestApi, type TestApi } from '../testing.ts';
+import {
+  ARBITRATOR_TG,
+  OPERATOR_TG,
+  PAYOUT_ADDRESS as PAYOUT,
+  REFUND_ADDRESS as REFUND,
+  startTestApi,
+  type TestApi,
+  LOCAL_USDT as USDT,
+} from '../testing.ts';
 
 /** Who may see and do what on a deal: strangers see nothing, parties only their role's actions. */
 
-const USDT = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
-const PAYOUT = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045';
-const REFUND = '0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B';
 const SYSTEM: Actor = { kind: 'system', component: 'test' };
 const PRICE = 500_000_000n;
 

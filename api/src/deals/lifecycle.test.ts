@@ -2,14 +2,19 @@ import { type Actor, type DealAction, type PaymentRecord, redisKeys } from '@ama
 import { recordPayments } from '@amanat/platform';
 import { mnemonicToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARBITRATOR_TG, startTestApi, TEST_MNEMONIC, type TestApi } from '../testing.ts';
+import {
+  ARBITRATOR_TG,
+  PAYOUT_ADDRESS as PAYOUT,
+  REFUND_ADDRESS as REFUND,
+  startTestApi,
+  TEST_MNEMONIC,
+  type TestApi,
+  LOCAL_USDT as USDT,
+} from '../testing.ts';
 
 /** The deal lifecycle over REST, from creation to the payout decision, against PostgreSQL and Redis. */
 
-const USDT = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
-// Addresses from outside the test mnemonic, so no party address can coincide with a deposit address.
-const PAYOUT = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045';
-const REFUND = '0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B';
+// From outside the test mnemonic too, like the shared party addresses.
 const NEW_PAYOUT = '0x1Db3439a222C519ab44bb1144fC28167b4Fa6EE6';
 const SYSTEM: Actor = { kind: 'system', component: 'test' };
 /** 500 USDT: the 1% fee (5 USDT) is above the 1 USDT minimum, so the figures below are easy to check. */

@@ -1,12 +1,15 @@
 import type { Actor } from '@amanat/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../testing.ts';
+import {
+  PAYOUT_ADDRESS as PAYOUT,
+  REFUND_ADDRESS as REFUND,
+  startTestApi,
+  type TestApi,
+  LOCAL_USDT as USDT,
+} from '../testing.ts';
 
 /** Idempotency-Key on POSTs: a retry gets the first answer and changes nothing. */
 
-const USDT = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
-const PAYOUT = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045';
-const REFUND = '0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B';
 const SYSTEM: Actor = { kind: 'system', component: 'test' };
 
 let t: TestApi;

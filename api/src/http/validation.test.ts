@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, type TestApi } from '../testing.ts';
+import { PAYOUT_ADDRESS as PAYOUT, startTestApi, type TestApi, LOCAL_USDT as USDT } from '../testing.ts';
 
 /** Bad input is refused with a 4xx problem+json that names what is wrong, and nothing is written. */
 
-const USDT = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
-const PAYOUT = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045';
 /** PAYOUT with one letter's case flipped: a typo the EIP-55 checksum catches. */
 const BAD_CHECKSUM = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045'.replace('dA6', 'Da6');
 

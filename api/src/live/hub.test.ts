@@ -5,16 +5,19 @@ import { DEAL_EVENTS_CHANNEL, redisKeys } from '@amanat/core';
 import { connectRedis, createLogger, createRedis, OutboxRelay } from '@amanat/platform';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_TG, startTestApi, type TestApi } from '../testing.ts';
+import {
+  OPERATOR_TG,
+  PAYOUT_ADDRESS as PAYOUT,
+  REFUND_ADDRESS as REFUND,
+  startTestApi,
+  type TestApi,
+  LOCAL_USDT as USDT,
+} from '../testing.ts';
 import { createLiveHub, type LiveHubOptions } from './hub.ts';
 import { eventsFor, type LiveTestClient, openLive, waitForSubscribers } from './test-client.ts';
 
 /** Live deal events over WebSocket in one API process, with the outbox relay run by the test. */
 
-const USDT = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
-// Addresses from outside the test mnemonic, so no party address can coincide with a deposit address.
-const PAYOUT = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045';
-const REFUND = '0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B';
 const UNKNOWN_TOKEN = `ses_${'A'.repeat(43)}`;
 
 let t: TestApi;

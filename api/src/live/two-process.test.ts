@@ -12,7 +12,7 @@ import {
   type TestDatabase,
   type TestRedis,
 } from '../../../devstack/testing.ts';
-import { testApiEnv, testInitData } from '../testing.ts';
+import { PAYOUT_ADDRESS as PAYOUT, testApiEnv, testInitData, LOCAL_USDT as USDT } from '../testing.ts';
 import { eventsFor, openLive, waitForSubscribers } from './test-client.ts';
 
 /**
@@ -22,8 +22,6 @@ import { eventsFor, openLive, waitForSubscribers } from './test-client.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NODE = `${ROOT}node_modules/.bin/node`;
-const USDT = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
-const PAYOUT = '0xd8dA6BF26964aF9D7eEd9e03E53415D37aA96045';
 
 interface ApiProcess {
   url: string;
