@@ -7,6 +7,7 @@ import {
   type TestApi,
   LOCAL_USDT as USDT,
 } from '../testing.ts';
+import { CLAIM_LEASE_SEC } from './idempotency.ts';
 
 /** Idempotency-Key on POSTs: a retry gets the first answer and changes nothing. */
 
@@ -283,6 +284,30 @@ describe('Idempotency-Key', () => {
     const replay = await post('/api/deals', alice, createBody('New'), key);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body.id).toBe(reused.body.id);
+  });
+
+  it('a claim left unanswered (its process died) is taken over after the lease, by the same request only', async () => {
+    const key = newKey();
+    const body = createBody('Orphaned');
+    // What a process that died mid-request leaves: the claim, no answer.
+    const claim = await post('/api/deals', alice, body, key);
+    await t.db.pool.query(`UPDATE idempotency_keys SET status_code = NULL, response = NULL WHERE key = $1`, [
+      key,
+    ]);
+    const waiting = await post('/api/deals', alice, body, key);
+    expect(waiting.status).toBe(409);
+    expect(waiting.body.code).toBe('idempotency_in_progress');
+
+    await t.db.pool.query(
+      `UPDATE idempotency_keys SET created_at = now() - make_interval(secs => $2 + 1) WHERE key = $1`,
+      [key, CLAIM_LEASE_SEC],
+    );
+    const other = await post('/api/deals', alice, createBody('Something else'), key);
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('idempotency_key_reused');
+    const retried = await post('/api/deals', alice, body, key);
+    expect(retried.status).toBe(201);
+    expect(retried.body.id).not.toBe(claim.body.id);
   });
 
   it('GETs ignore the header', async () => {

@@ -5,6 +5,8 @@ import { ApiError } from './problem.ts';
 import type { IdempotencyGate } from './route.ts';
 
 export const IDEMPOTENCY_TTL_HOURS = 24;
+/** How long a request may hold its key without answering before a retry may take the key over. */
+export const CLAIM_LEASE_SEC = 60;
 
 const requestHash = (body: unknown): string => {
   let text: string;
@@ -35,8 +37,13 @@ export function createIdempotencyGate(pool: Pool): IdempotencyGate {
            SET request_hash = EXCLUDED.request_hash, status_code = NULL, response = NULL,
                created_at = now(), expires_at = EXCLUDED.expires_at
            WHERE idempotency_keys.expires_at < now()
+              -- A claim whose request never answered (its process died) is taken over after a lease,
+              -- by the same request only.
+              OR (idempotency_keys.status_code IS NULL
+                  AND idempotency_keys.created_at < now() - make_interval(secs => $6)
+                  AND idempotency_keys.request_hash = EXCLUDED.request_hash)
          RETURNING 1`,
-        [userId, scope, key, hash, IDEMPOTENCY_TTL_HOURS],
+        [userId, scope, key, hash, IDEMPOTENCY_TTL_HOURS, CLAIM_LEASE_SEC],
       );
       if (rows.length === 0) {
         const existing = await pool.query(
