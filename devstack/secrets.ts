@@ -15,6 +15,8 @@ export interface DevSecrets {
   DEPOSIT_XPUB: string;
   /** What the assist service presents on the API's internal endpoints. */
   ASSIST_SERVICE_SECRET: string;
+  /** Local bull-board break-glass password (user `admin`); the API gets only its hash. */
+  DEV_ADMIN_PASSWORD: string;
 }
 
 /** Account-level extended public key, m/44'/60'/0': deposit addresses are its children 0/i. */
@@ -34,6 +36,7 @@ function generate(): DevSecrets {
     DEV_DEPOSIT_MNEMONIC: mnemonic,
     DEPOSIT_XPUB: accountXpub(mnemonic),
     ASSIST_SERVICE_SECRET: randomBytes(32).toString('base64url'),
+    DEV_ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
   };
 }
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findFreePort } from './ports.ts';
@@ -79,6 +79,10 @@ describe('npm start (devstack/start.ts)', () => {
     const auth = { authorization: `Bearer ${session.token}` };
     expect((await fetch(`${api}/admin/queues`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${api}/admin/queues`)).status).toBe(401);
+    // The banner's break-glass login works too: user admin, the generated password.
+    const { DEV_ADMIN_PASSWORD } = JSON.parse(readFileSync(join(root, dataDir, 'secrets.json'), 'utf8'));
+    const basic = `Basic ${Buffer.from(`admin:${DEV_ADMIN_PASSWORD}`).toString('base64')}`;
+    expect((await fetch(`${api}/admin/queues`, { headers: { authorization: basic } })).status).toBe(200);
     const created = await fetch(`${api}/api/deals`, {
       method: 'POST',
       headers: { ...json, ...auth },

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { migrate } from '@amanat/platform';
+import { hashAdminPassword } from '../api/src/admin/basic-auth.ts';
 import { API_PROCESS } from '../api/src/process-settings.ts';
 import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
 import { resolvePostgres, resolveRedis, type Service } from './infra.ts';
@@ -116,6 +117,8 @@ try {
     OPERATOR_TELEGRAM_IDS: '1',
     ARBITRATOR_TELEGRAM_IDS: '2',
     APP_ORIGIN: `http://localhost:${appPort}`,
+    ADMIN_USER: 'admin',
+    ADMIN_PASSWORD_HASH: await hashAdminPassword(secrets.DEV_ADMIN_PASSWORD),
     ...process.env,
     DATABASE_URL: postgres.url,
     REDIS_URL: redis.url,
@@ -155,7 +158,9 @@ try {
       () => false,
     );
     lines.push(
-      board ? `  bull-board: ${apiUrl}/admin/queues` : '  bull-board: not served by this API version yet',
+      board
+        ? `  bull-board: ${apiUrl}/admin/queues  (user admin, password DEV_ADMIN_PASSWORD in ${join(dataDir, 'secrets.json')})`
+        : '  bull-board: not served by this API version yet',
       '',
     );
     console.log(lines.join('\n'));
