@@ -17,7 +17,7 @@ import type { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { ApiError } from '../http/problem.ts';
-import { type Caller, defineRoute, type RouteDef } from '../http/route.ts';
+import { type Caller, defineRoute, JsonText, type RouteDef } from '../http/route.ts';
 import {
   activityViewSchema,
   addressBody,
@@ -54,6 +54,8 @@ function asArbitrator(caller: Caller, viewer: Viewer): Actor {
 export function dealRoutes(ctx: ApiContext): RouteDef[] {
   const links = linkConfigOf(ctx.config);
   const keys = redisKeys(ctx.config.REDIS_PREFIX);
+  /** Rendered answers of GET /api/deals/:id, per cached read and kind of viewer; they go with the read. */
+  const rendered = new WeakMap<object, Map<Viewer, string>>();
 
   const view = async (deal: DealRecord, viewer: Viewer) =>
     dealView(deal, viewer, { registry: ctx.registry, names: await loadNames(ctx.pool, [deal]), links });
@@ -272,10 +274,18 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
         const deal = await ctx.dealReads.get(params.id);
         const viewer = deal ? viewerOf(deal, caller) : null;
         if (!deal || !viewer) throw notFound();
-        return {
-          ...dealView(deal, viewer, { registry: ctx.registry, names: deal.names, links }),
-          payments: deal.payments.map(paymentView),
-        };
+        // A read shared from the cache is shown to each kind of viewer the same way: render it once.
+        let byViewer = rendered.get(deal);
+        if (!byViewer) rendered.set(deal, (byViewer = new Map()));
+        let text = byViewer.get(viewer);
+        if (text === undefined) {
+          text = JSON.stringify({
+            ...dealView(deal, viewer, { registry: ctx.registry, names: deal.names, links }),
+            payments: deal.payments.map(paymentView),
+          });
+          byViewer.set(viewer, text);
+        }
+        return new JsonText(text);
       },
     }),
     defineRoute({

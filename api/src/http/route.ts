@@ -139,8 +139,17 @@ const idempotencyScope = (route: RouteDef, params: unknown): string =>
     encodeURIComponent(String((params as Record<string, unknown> | undefined)?.[name] ?? '')),
   )}`;
 
+/** A success body already serialized (for answers reused across requests); sent as is. */
+export class JsonText {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+}
+
 function send(res: Response, status: number, body: unknown): void {
   if (status === 204) res.status(204).end();
+  else if (body instanceof JsonText) res.status(status).type('application/json').send(body.text);
   else if (status >= 400) res.status(status).type('application/problem+json').send(JSON.stringify(body));
   else res.status(status).json(body);
 }
