@@ -276,7 +276,10 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
         if (!deal || !viewer) throw notFound();
         // A read shared from the cache is shown to each kind of viewer the same way: render it once.
         let byViewer = rendered.get(deal);
-        if (!byViewer) rendered.set(deal, (byViewer = new Map()));
+        if (!byViewer) {
+          byViewer = new Map();
+          rendered.set(deal, byViewer);
+        }
         let text = byViewer.get(viewer);
         if (text === undefined) {
           text = JSON.stringify({
