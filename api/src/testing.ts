@@ -68,7 +68,32 @@ export interface TestApi {
     opts?: { token?: string; body?: unknown; headers?: Record<string, string> },
     // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the route answered
   ): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Creates a deal over REST (the seller by default) and returns its view; fails loudly otherwise. */
+  createDeal(token: string, over?: Record<string, unknown>): Promise<TestDeal>;
+  /** A deal both parties accepted, awaiting payment at its deposit address. */
+  startDeal(sellerToken: string, buyerToken: string, over?: Record<string, unknown>): Promise<TestDeal>;
   close(): Promise<void>;
+}
+
+/** A deal view as tests read it (the deposit address is null until both accepted): any field of the answer. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the route answered
+export type TestDeal = { id: string; depositAddress: string } & Record<string, any>;
+
+/** A valid create-deal body: 500 demo USDT, the seller's payout address; override any field. */
+export const newDealBody = (over: Record<string, unknown> = {}) => ({
+  title: 'Used bicycle',
+  amount: '500',
+  asset: { chainId: 31337, token: LOCAL_USDT },
+  role: 'seller',
+  address: PAYOUT_ADDRESS,
+  ...over,
+});
+
+/** The body of an answer that had the status a test set up for, or an error that shows the answer. */
+function expectOk(res: { status: number; body: unknown }, status: number): TestDeal {
+  if (res.status !== status)
+    throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body as TestDeal;
 }
 
 export function testInitData(
@@ -131,6 +156,9 @@ export async function startTestApi(
     return { status: res.status, body, headers: res.headers };
   };
 
+  const createDeal: TestApi['createDeal'] = async (token, over) =>
+    expectOk(await call('POST', '/api/deals', { token, body: newDealBody(over) }), 201);
+
   return {
     url,
     api,
@@ -139,6 +167,20 @@ export async function startTestApi(
     redis,
     apiRedis,
     call,
+    createDeal,
+    async startDeal(sellerToken, buyerToken, over) {
+      const deal = await createDeal(sellerToken, over);
+      const code = deal.invite?.code;
+      expectOk(
+        await call('POST', '/api/deals/join', { token: buyerToken, body: { code, address: REFUND_ADDRESS } }),
+        200,
+      );
+      expectOk(await call('POST', `/api/deals/${deal.id}/accept`, { token: sellerToken, body: {} }), 200);
+      return expectOk(
+        await call('POST', `/api/deals/${deal.id}/accept`, { token: buyerToken, body: {} }),
+        200,
+      );
+    },
     async signIn(telegramId, profile) {
       const res = await call('POST', '/api/auth/telegram', {
         body: { initData: testInitData(telegramId, profile) },

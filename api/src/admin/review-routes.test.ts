@@ -54,22 +54,7 @@ const post = (path: string, token: string, body: unknown = {}, headers?: Record<
   t.call('POST', path, { token, body, ...(headers ? { headers } : {}) });
 
 /** A deal both parties accepted, awaiting payment at its deposit address. */
-async function awaitingPayment(s = seller) {
-  const created = await post('/api/deals', s, {
-    title: 'Used bicycle',
-    amount: '500',
-    asset: { chainId: 31337, token: USDT },
-    role: 'seller',
-    address: PAYOUT,
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const joined = await post('/api/deals/join', buyer, { code: created.body.invite.code, address: REFUND });
-  expect(joined.status, JSON.stringify(joined.body)).toBe(200);
-  expect((await post(`/api/deals/${created.body.id}/accept`, s)).status).toBe(200);
-  const accepted = await post(`/api/deals/${created.body.id}/accept`, buyer);
-  expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
-  return accepted.body as { id: string; depositAddress: string };
-}
+const awaitingPayment = (s = seller) => t.startDeal(s, buyer);
 
 interface PaymentSpec {
   amount: bigint;

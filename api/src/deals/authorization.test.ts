@@ -4,11 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ARBITRATOR_TG,
   OPERATOR_TG,
-  PAYOUT_ADDRESS as PAYOUT,
   REFUND_ADDRESS as REFUND,
   startTestApi,
   type TestApi,
-  LOCAL_USDT as USDT,
 } from '../testing.ts';
 
 /** Who may see and do what on a deal: strangers see nothing, parties only their role's actions. */
@@ -52,26 +50,8 @@ afterAll(async () => {
 const post = (path: string, token: string | undefined, body: unknown = {}) =>
   t.call('POST', path, { ...(token ? { token } : {}), body });
 
-async function draftDeal(creator = seller) {
-  const res = await post('/api/deals', creator, {
-    title: 'Camera',
-    amount: '500',
-    asset: { chainId: 31337, token: USDT },
-    role: 'seller',
-    address: PAYOUT,
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body;
-}
-
-async function awaitingPayment(s = seller, b = buyer) {
-  const deal = await draftDeal(s);
-  expect((await post('/api/deals/join', b, { code: deal.invite.code, address: REFUND })).status).toBe(200);
-  expect((await post(`/api/deals/${deal.id}/accept`, s)).status).toBe(200);
-  const accepted = await post(`/api/deals/${deal.id}/accept`, b);
-  expect(accepted.status).toBe(200);
-  return accepted.body;
-}
+const draftDeal = (creator = seller) => t.createDeal(creator, { title: 'Camera' });
+const awaitingPayment = (s = seller, b = buyer) => t.startDeal(s, b, { title: 'Camera' });
 
 async function fundedDeal(s = seller, b = buyer) {
   const deal = await awaitingPayment(s, b);

@@ -4,6 +4,7 @@ import { mnemonicToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ARBITRATOR_TG,
+  newDealBody,
   PAYOUT_ADDRESS as PAYOUT,
   REFUND_ADDRESS as REFUND,
   startTestApi,
@@ -41,15 +42,8 @@ afterAll(async () => {
 
 const freshUser = () => t.signIn(++nextTg);
 
-const createBody = (over: Record<string, unknown> = {}) => ({
-  title: 'Used bicycle',
-  description: 'Blue, 21 gears',
-  amount: '500',
-  asset: { chainId: 31337, token: USDT },
-  role: 'seller',
-  address: PAYOUT,
-  ...over,
-});
+const createBody = (over: Record<string, unknown> = {}) =>
+  newDealBody({ description: 'Blue, 21 gears', ...over });
 
 async function post(path: string, token: string, body: unknown = {}) {
   return t.call('POST', path, { token, body });

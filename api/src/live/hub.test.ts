@@ -5,14 +5,7 @@ import { DEAL_EVENTS_CHANNEL, redisKeys } from '@amanat/core';
 import { connectRedis, createLogger, createRedis, OutboxRelay } from '@amanat/platform';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  OPERATOR_TG,
-  PAYOUT_ADDRESS as PAYOUT,
-  REFUND_ADDRESS as REFUND,
-  startTestApi,
-  type TestApi,
-  LOCAL_USDT as USDT,
-} from '../testing.ts';
+import { OPERATOR_TG, REFUND_ADDRESS as REFUND, startTestApi, type TestApi } from '../testing.ts';
 import { createLiveHub, type LiveHubOptions } from './hub.ts';
 import { eventsFor, type LiveTestClient, openLive, waitForSubscribers } from './test-client.ts';
 
@@ -67,20 +60,7 @@ async function live(url = t.url, opts: Parameters<typeof openLive>[1] = {}) {
   return client;
 }
 
-async function createDeal(token: string) {
-  const res = await t.call('POST', '/api/deals', {
-    token,
-    body: {
-      title: 'Used bicycle',
-      amount: '100',
-      asset: { chainId: 31337, token: USDT },
-      role: 'seller',
-      address: PAYOUT,
-    },
-  });
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { id: string; invite: { code: string } };
-}
+const createDeal = (token: string) => t.createDeal(token, { amount: '100' });
 
 const eventOf = (dealId: string, action: string) => (m: { type: string; event?: Record<string, unknown> }) =>
   m.type === 'deal.event' && m.event?.dealId === dealId && m.event?.action === action;
