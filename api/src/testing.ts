@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { type ApiConfig, apiConfigSchema, loadConfig } from '@amanat/core';
 import { connectRedis, createLogger, createRedis } from '@amanat/platform';
 import type { Redis } from 'ioredis';
+import { expect } from 'vitest';
 import { accountXpub } from '../../devstack/secrets.ts';
 import {
   createTestDatabase,
@@ -197,4 +198,29 @@ export async function startTestApi(
       await db.close();
     },
   };
+}
+
+/**
+ * The answer is an RFC 9457 problem (with our stable code, and nothing of the process inside); with
+ * `status` and `code`, it is that one.
+ */
+export function expectProblem(
+  res: { status: number; body: unknown; headers: Headers },
+  status?: number,
+  code?: string,
+  what = '',
+): void {
+  const label = `${what} ${JSON.stringify(res.body)}`;
+  if (status !== undefined) expect(res.status, label).toBe(status);
+  expect(res.headers.get('content-type'), label).toMatch(/^application\/problem\+json/);
+  const body = res.body as Record<string, unknown>;
+  expect(body, label).toMatchObject({
+    type: `https://amanat.app/problems/${body.code}`,
+    title: expect.any(String),
+    status: res.status,
+    code: code ?? expect.stringMatching(/^[a-z_]+$/),
+  });
+  expect(JSON.stringify(body), label).not.toMatch(/\bat .+\.(ts|js):\d+|node_modules|"stack"/);
+  // A refusal never carries a session.
+  expect(JSON.stringify(body), label).not.toMatch(/ses_[A-Za-z0-9_-]{20,}/);
 }

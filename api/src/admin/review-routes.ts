@@ -3,7 +3,7 @@ import { type DealRecord, decideStrayFunds, listReviews, type StrayPayout } from
 import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { dealIdParams, dealViewSchema, paymentViewSchema } from '../deals/schemas.ts';
-import { dealView, linkConfigOf, loadNames } from '../deals/view.ts';
+import { dealView, linkConfigOf, loadNames, paymentView } from '../deals/view.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { ApiError } from '../http/problem.ts';
 import { type Caller, defineRoute, type RouteDef } from '../http/route.ts';
@@ -85,7 +85,6 @@ const payoutSchema = z
   .meta({ id: 'PendingPayout' });
 
 const strayPaymentSchema = paymentViewSchema
-  .omit({ blockNumber: true })
   .extend({
     classification: z.enum(STRAY_FUNDS_CLASSES),
     decision: z
@@ -160,7 +159,11 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
         return {
           items: page.items.map((item) => ({
             deal: dealView(item.deal, 'operator', { registry: ctx.registry, names, links }),
-            strayPayments: item.strayPayments,
+            strayPayments: item.strayPayments.map((p) => ({
+              ...paymentView(p),
+              classification: p.classification,
+              decision: p.decision,
+            })),
           })),
           nextCursor: page.next ? encodeCursor(page.next) : null,
         };

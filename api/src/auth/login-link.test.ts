@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, TEST_SERVICE_SECRET, type TestApi } from '../testing.ts';
+import { expectProblem, startTestApi, TEST_SERVICE_SECRET, type TestApi } from '../testing.ts';
 import { LOGIN_LINK_TTL_SEC } from './login-link.ts';
 
 /**
@@ -63,16 +63,6 @@ async function expireNow(nonce: string) {
   await t.redis.redis.pexpire(keyOf(nonce), 1);
   for (let i = 0; i < 200 && (await t.redis.redis.exists(keyOf(nonce))); i++) await sleep(5);
   expect(await t.redis.redis.exists(keyOf(nonce))).toBe(0);
-}
-
-function expectProblem(
-  res: { status: number; body: unknown; headers: Headers },
-  status: number,
-  code: string,
-) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code });
 }
 
 /** No session in the answer, in any field. */

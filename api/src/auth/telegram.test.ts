@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { apiConfigSchema, ConfigError, loadConfig } from '@amanat/core';
 import { sign, signData } from '@telegram-apps/init-data-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApi, TEST_BOT_TOKEN, type TestApi, testApiEnv } from '../testing.ts';
+import { expectProblem, startTestApi, TEST_BOT_TOKEN, type TestApi, testApiEnv } from '../testing.ts';
 import { MAX_SESSIONS_PER_USER, sessionIdOf } from './sessions.ts';
 
 /**
@@ -53,17 +53,6 @@ const meWithInitData = (initData: string) =>
 async function userCount(): Promise<number> {
   const { rows } = await t.db.pool.query('SELECT count(*)::int AS n FROM users');
   return rows[0].n;
-}
-
-function expectProblem(
-  res: { status: number; body: unknown; headers: Headers },
-  status: number,
-  code: string,
-) {
-  expect(res.status, JSON.stringify(res.body)).toBe(status);
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, code });
-  expect(JSON.stringify(res.body)).not.toContain('ses_');
 }
 
 describe('POST /api/auth/telegram with independently signed init data', () => {

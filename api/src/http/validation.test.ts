@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAYOUT_ADDRESS as PAYOUT, startTestApi, type TestApi, LOCAL_USDT as USDT } from '../testing.ts';
+import {
+  expectProblem,
+  PAYOUT_ADDRESS as PAYOUT,
+  startTestApi,
+  type TestApi,
+  LOCAL_USDT as USDT,
+} from '../testing.ts';
 
 /** Bad input is refused with a 4xx problem+json that names what is wrong, and nothing is written. */
 
@@ -45,7 +51,7 @@ async function call(
     ...(opts.body !== undefined ? { body: opts.body } : {}),
     headers: { 'idempotency-key': randomUUID(), ...opts.headers },
   });
-  if (res.status >= 300) expectProblem(what, res);
+  if (res.status >= 300) expectProblem(res, undefined, undefined, what);
   return res;
 }
 
@@ -287,17 +293,3 @@ describe('every refusal', () => {
     expect(seen.size).toBe(6);
   });
 });
-
-/** RFC 9457 with our stable code, and nothing of the process inside. */
-function expectProblem(what: string, res: { status: number; body: unknown; headers: Headers }) {
-  expect(res.headers.get('content-type'), what).toMatch(/^application\/problem\+json/);
-  const body = res.body as Record<string, unknown>;
-  expect(body, what).toMatchObject({
-    type: expect.stringMatching(/^https:\/\//),
-    title: expect.any(String),
-    status: res.status,
-    code: expect.stringMatching(/^[a-z_]+$/),
-  });
-  expect(body.type).toBe(`https://amanat.app/problems/${body.code}`);
-  expect(JSON.stringify(body), what).not.toMatch(/\bat .+\.(ts|js):\d+|node_modules|"stack"/);
-}

@@ -22,7 +22,8 @@ export interface DealPaymentRow {
 // biome-ignore lint/suspicious/noExplicitAny: a pg row is untyped until mapped here
 type Row = Record<string, any>;
 
-const paymentRow = (p: Row): DealPaymentRow => ({
+/** Maps a `payments` row (or the same fields from a JSON aggregate); amounts stay decimal strings. */
+export const paymentRow = (p: Row): DealPaymentRow => ({
   id: p.id,
   chainId: p.chain_id,
   txHash: p.tx_hash,

@@ -15,7 +15,7 @@ import {
 } from '@amanat/core';
 import type { Queryable } from '../db.ts';
 import { outboxRowsJson } from '../outbox/write.ts';
-import type { DealCursor } from './queries.ts';
+import { type DealCursor, type DealPaymentRow, paymentRow } from './queries.ts';
 import { DEAL_SELECT, type DealRecord, dealFromRow } from './record.ts';
 import type { ActResult, DealStore } from './store.ts';
 
@@ -246,16 +246,7 @@ export async function decideStrayFunds(
 
 // ---- what operators look at ------------------------------------------------------------------------
 
-export interface StrayPaymentView {
-  id: string;
-  chainId: number;
-  txHash: string;
-  logIndex: number;
-  token: string;
-  from: string;
-  amount: string;
-  blockTimestamp: string;
-  status: PaymentStatus;
+export interface StrayPaymentView extends DealPaymentRow {
   classification: StrayFundsClass;
   decision: {
     decision: StrayFundsDecision;
@@ -312,7 +303,8 @@ export async function strayPaymentsOf(
   if (dealIds.length === 0) return byDeal;
   const { rows } = await db.query(
     `SELECT p.id::text AS id, p.deal_id, p.chain_id, p.tx_hash, p.log_index, p.token, p.from_address,
-       p.amount::text AS amount, p.block_timestamp, p.status, p.classification,
+       p.to_address, p.amount::text AS amount, p.block_number::text AS block_number, p.block_hash,
+       p.block_timestamp, p.status, p.classification,
        s.decision, s.recipient, s.cause, s.decided_by, s.decided_at, a.facts->>'note' AS note,
        l.status AS payout_status
      FROM payments p
@@ -325,15 +317,7 @@ export async function strayPaymentsOf(
   );
   for (const r of rows) {
     const view: StrayPaymentView = {
-      id: r.id,
-      chainId: r.chain_id,
-      txHash: r.tx_hash,
-      logIndex: r.log_index,
-      token: r.token,
-      from: r.from_address,
-      amount: r.amount,
-      blockTimestamp: new Date(r.block_timestamp).toISOString(),
-      status: r.status,
+      ...paymentRow(r),
       classification: r.classification,
       decision: r.decision
         ? {
