@@ -81,6 +81,7 @@ export async function benchApi(env: { databaseUrl: string; redisUrl: string }): 
     TELEGRAM_BOT_USERNAME: 'amanat_bench_bot',
     DEPOSIT_XPUB: accountXpub('test test test test test test test test test test test junk'),
     ASSIST_SERVICE_SECRET: randomBytes(32).toString('hex'),
+    PAYMENT_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
     RPC_URLS: JSON.stringify({ 31337: ['http://127.0.0.1:8545'] }),
     RATE_LIMIT_IP_PER_MIN: '1000000',
     RATE_LIMIT_USER_PER_MIN: '1000000',

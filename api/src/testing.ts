@@ -27,6 +27,9 @@ export const REFUND_ADDRESS = '0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B';
 export const OPERATOR_TG = 900_001;
 export const ARBITRATOR_TG = 900_002;
 
+/** The Standard Webhooks secret the test API verifies payment callbacks with. */
+export const TEST_WEBHOOK_SECRET = `whsec_${Buffer.from('amanat-test-webhook-secret-32byte').toString('base64')}`;
+
 /** The environment an API under test runs with; each test may override any of it. */
 export function testApiEnv(
   db: { url: string; schema: string },
@@ -46,6 +49,7 @@ export function testApiEnv(
     OPERATOR_TELEGRAM_IDS: String(OPERATOR_TG),
     ARBITRATOR_TELEGRAM_IDS: String(ARBITRATOR_TG),
     ASSIST_SERVICE_SECRET: TEST_SERVICE_SECRET,
+    PAYMENT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
     RPC_URLS: JSON.stringify({ 31337: ['http://127.0.0.1:8545'] }),
     RATE_LIMIT_IP_PER_MIN: '100000',
     RATE_LIMIT_USER_PER_MIN: '100000',

@@ -118,6 +118,7 @@ describe('api configuration', () => {
     TELEGRAM_BOT_USERNAME: 'amanat_bot',
     DEPOSIT_XPUB: `xpub${'A'.repeat(107)}`,
     ASSIST_SERVICE_SECRET: 's'.repeat(32),
+    PAYMENT_WEBHOOK_SECRET: `whsec_${'A'.repeat(32)}`,
   };
 
   it('reads TRUST_PROXY as Express means it: hop counts as numbers, true/false as booleans', () => {

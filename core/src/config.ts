@@ -69,6 +69,9 @@ const CROSS_CHECKS: Array<(env: Record<string, string>) => string | null> = [
       : null,
 ];
 
+/** A Standard Webhooks secret, shared by the scanner (signs) and the API (verifies). */
+const webhookSecret = z.string().regex(/^whsec_[A-Za-z0-9+/=]{24,}$/, 'must be whsec_ followed by base64');
+
 const telegramBotToken = z
   .string()
   .regex(/^\d{5,12}:[A-Za-z0-9_-]{30,}$/, 'must look like 123456:ABC... (from @BotFather)');
@@ -155,6 +158,8 @@ export const apiConfigSchema = baseConfigSchema.extend({
   /** Requests per minute per client IP, and per signed-in user. */
   RATE_LIMIT_IP_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(600),
   RATE_LIMIT_USER_PER_MIN: z.coerce.number().int().min(1).max(1_000_000).default(300),
+  /** Verifies the scanner's signed payment callbacks (POST /api/payment/callback). */
+  PAYMENT_WEBHOOK_SECRET: webhookSecret,
   ...registryConfigEnv,
 });
 export type ApiConfig = z.infer<typeof apiConfigSchema>;
@@ -168,16 +173,46 @@ export const workersConfigSchema = baseConfigSchema.extend({
   CHECKPOINT_INTERVAL_SEC: z.coerce.number().int().min(5).max(86_400).default(300),
   /** How often the outbox relay looks for undelivered rows when no notification woke it. */
   OUTBOX_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(1000),
+  /** Senders whose money is never counted (sanctions, known theft): comma-separated addresses. */
+  PAYMENT_SENDER_DENYLIST: z
+    .string()
+    .regex(
+      /^\s*(0x[0-9a-fA-F]{40}\s*(,\s*0x[0-9a-fA-F]{40}\s*)*)?$/,
+      'must be 0x addresses separated by commas',
+    )
+    .transform(
+      (text) =>
+        new Set(
+          text
+            .split(',')
+            .map((a) => a.trim().toLowerCase())
+            .filter(Boolean),
+        ) as ReadonlySet<string>,
+    )
+    .default(new Set<string>()),
+  /** How often missed deadlines are re-created and the scanner's watch sets rebuilt from PostgreSQL. */
+  MAINTENANCE_INTERVAL_SEC: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Payment jobs verified at once by one workers process. */
+  PAYMENTS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   ...registryConfigEnv,
 });
 export type WorkersConfig = z.infer<typeof workersConfigSchema>;
 
 export const scannerConfigSchema = baseConfigSchema.extend({
-  PAYMENT_WEBHOOK_SECRET: z
-    .string()
-    .regex(/^whsec_[A-Za-z0-9+/=]{24,}$/, 'must be whsec_ followed by base64'),
+  SCANNER_HEALTH_PORT: port(8060),
+  PAYMENT_WEBHOOK_SECRET: webhookSecret,
   PAYMENT_CALLBACK_URL: url(['http', 'https']),
+  /** Poll interval per chain: one scan job runs this often (a job scheduler per chain). */
   SCAN_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),
+  /** Cold (old) deposit addresses are scanned every this many ticks. */
+  SCAN_COLD_EVERY_TICKS: z.coerce.number().int().min(1).max(100_000).default(30),
+  /** Where each chain's cursor checkpoint is written, so losing Redis means a rescan, not a gap. */
+  SCAN_CHECKPOINT_DIR: z.string().min(1).default('.data/scan-checkpoints'),
+  /**
+   * Block to start from per chain when neither Redis nor a checkpoint has a cursor, as JSON
+   * {"1": 19000000}; chains not listed start at their current head.
+   */
+  SCAN_START_BLOCKS: json(z.record(z.string().regex(/^\d+$/), z.number().int().nonnegative())).optional(),
   ...registryConfigEnv,
 });
 export type ScannerConfig = z.infer<typeof scannerConfigSchema>;

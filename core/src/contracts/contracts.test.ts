@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { codeOf } from '../testing.ts';
-import { dealEventSchema, paymentWebhookEventSchema } from './events.ts';
+import { dealEventSchema, paymentEventId, paymentWebhookEventSchema } from './events.ts';
 import { jobId } from './job-id.ts';
 import {
   deadlineJobId,
@@ -29,12 +29,17 @@ describe('queue contracts', () => {
   });
 
   it('job ids follow the design and never contain ":" or only digits (BullMQ 6)', () => {
-    expect(paymentJobId({ chainId: 1, txHash: TX, logIndex: 3, type: 'payment.confirmed' })).toBe(
-      `1-${TX.toLowerCase()}-3-confirmed`,
-    );
-    expect(paymentJobId({ chainId: 1, txHash: TX, logIndex: -1, type: 'payment.detected' })).toBe(
-      `1-${TX.toLowerCase()}--1-detected`,
-    );
+    const BLOCK = `0x${'cD'.repeat(32)}`;
+    expect(
+      paymentJobId({ chainId: 1, txHash: TX, logIndex: 3, type: 'payment.confirmed', blockHash: BLOCK }),
+    ).toBe(`1-${TX.toLowerCase()}-3-confirmed-${'cd'.repeat(8)}`);
+    expect(
+      paymentJobId({ chainId: 1, txHash: TX, logIndex: -1, type: 'payment.detected', blockHash: BLOCK }),
+    ).toBe(`1-${TX.toLowerCase()}--1-detected-${'cd'.repeat(8)}`);
+    // A reorg that moves the transaction into another block makes a new event, not a replay.
+    expect(
+      paymentEventId('payment.detected', { chainId: 1, txHash: TX, logIndex: 0, blockHash: TX }),
+    ).not.toBe(paymentEventId('payment.detected', { chainId: 1, txHash: TX, logIndex: 0, blockHash: BLOCK }));
     expect(
       deadlineJobId({ dealId: DEAL, kind: 'inspection-end', version: 4, dueAt: '2026-01-01T00:00:00.000Z' }),
     ).toBe(`${DEAL}-inspection-end-4`);

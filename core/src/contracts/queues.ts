@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PAYMENT_EVENT_TYPES, paymentEventId } from './events.ts';
 import { jobId } from './job-id.ts';
 
 /** Queue names. One queue per concern; `scan-<chainId>` exists once per configured chain. */
@@ -10,6 +11,7 @@ export const QUEUES = {
   payouts: 'payouts',
   mirror: 'mirror',
   callbacks: 'callbacks',
+  maintenance: 'maintenance',
 } as const;
 export type FixedQueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
@@ -24,6 +26,8 @@ export const JOBS = {
   payouts: ['execute-payout'],
   mirror: ['mirror-entity'],
   callbacks: ['deliver-callback'],
+  /** Periodic repairs from PostgreSQL after Redis lost data: missed deadlines and the scanner's watch sets. */
+  maintenance: ['sweep-deadlines', 'rebuild-watch-sets'],
   scan: ['scan-tick'],
 } as const satisfies Record<keyof typeof QUEUES | 'scan', readonly string[]>;
 
@@ -31,7 +35,7 @@ const hex32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'a 32-byte hex hash');
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 20-byte hex address');
 const uintString = z.string().regex(/^\d+$/, 'an unsigned integer as a decimal string');
 
-export const paymentEventTypeSchema = z.enum(['payment.detected', 'payment.confirmed', 'payment.reorged']);
+export const paymentEventTypeSchema = z.enum(PAYMENT_EVENT_TYPES);
 
 /** A job carries ids and facts only, never credentials; the worker re-reads the chain itself. */
 export const paymentJobSchema = z.object({
@@ -46,8 +50,10 @@ export const paymentJobSchema = z.object({
   token: z.union([address, z.literal('native')]),
 });
 export type PaymentJob = z.infer<typeof paymentJobSchema>;
-export const paymentJobId = (j: Pick<PaymentJob, 'chainId' | 'txHash' | 'logIndex' | 'type'>): string =>
-  jobId(j.chainId, j.txHash.toLowerCase(), j.logIndex, j.type.replace('payment.', ''));
+/** One job per reported fact: the same id as the event that caused it (see `paymentEventId`). */
+export const paymentJobId = (
+  j: Pick<PaymentJob, 'chainId' | 'txHash' | 'logIndex' | 'type' | 'blockHash'>,
+): string => paymentEventId(j.type, j);
 
 export const notificationJobSchema = z.object({
   eventId: z.uuid(),
@@ -106,6 +112,14 @@ export const callbackJobSchema = z.object({
 });
 export type CallbackJob = z.infer<typeof callbackJobSchema>;
 
+/** Maintenance jobs carry nothing: each reads what it repairs from PostgreSQL. */
+export const maintenanceJobSchema = z.object({}).strict();
+export type MaintenanceJob = z.infer<typeof maintenanceJobSchema>;
+
+/** The one job a scan queue runs, every poll interval. */
+export const scanJobSchema = z.object({ chainId: z.number().int().positive() }).strict();
+export type ScanJob = z.infer<typeof scanJobSchema>;
+
 /** Every queue payload schema by queue name, for producers and for the outbox relay's check. */
 export const JOB_SCHEMAS = {
   payments: paymentJobSchema,
@@ -115,4 +129,5 @@ export const JOB_SCHEMAS = {
   payouts: payoutJobSchema,
   mirror: mirrorJobSchema,
   callbacks: callbackJobSchema,
+  maintenance: maintenanceJobSchema,
 } as const satisfies Record<FixedQueueName, z.ZodType>;

@@ -3,8 +3,21 @@
  * several deployments can share one Redis without touching each other's data.
  */
 export const redisKeys = (prefix: string) => ({
-  /** Set of lower-cased deposit addresses the scanner watches on a chain; rebuilt from PostgreSQL. */
+  /**
+   * Lower-cased deposit addresses of deals that may still receive money on a chain: the scanner reads
+   * their transfers every tick. The API adds an address when its deal starts awaiting payment; the workers
+   * rebuild the set from PostgreSQL.
+   */
   watchSet: (chainId: number) => `${prefix}:watch:${chainId}`,
+  /**
+   * Every other deposit address ever handed out: checked on a slower schedule for ever, so money sent
+   * months later is still found. Addresses only ever move from the hot set to this one.
+   */
+  coldWatchSet: (chainId: number) => `${prefix}:watch-cold:${chainId}`,
+  /** The scanner's cursor for a chain (block, hash, recent blocks, payments awaiting confirmations). */
+  scanState: (chainId: number) => `${prefix}:scan:${chainId}`,
+  /** Marks a payment webhook id the API has accepted, for dedupe across retries and replays. */
+  callbackSeen: (webhookId: string) => `${prefix}:callback-seen:${webhookId}`,
   /** Pub/sub channel for deal events. */
   channel: (name: string) => `${prefix}:${name}`,
   /** BullMQ's own prefix for every queue. */
