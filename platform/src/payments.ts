@@ -7,6 +7,7 @@ import {
   paymentKey,
   reviewReasonFor,
 } from '@amanat/core';
+import type { Pool } from './db.ts';
 import { DEAL_WITH_PAYMENTS_SELECT, type DealRecord, dealFromRow } from './deals/record.ts';
 import type { ActResult, DealStore } from './deals/store.ts';
 
@@ -171,4 +172,64 @@ export async function recordPayments(
     evaluation: evaluation as unknown as FundingEvaluation,
     transition: result ? { deal: result.deal, entry: result.entry, payoutLegs: result.payoutLegs } : null,
   };
+}
+
+/** The deal whose deposit address this is, by the address the chain reports (any case). */
+export async function findDealIdByDepositAddress(pool: Pool, address: string): Promise<string | null> {
+  const { rows } = await pool.query({
+    name: 'deposit-address-deal',
+    text: 'SELECT deal_id FROM deposit_addresses WHERE lower(address) = lower($1)',
+    values: [address],
+  });
+  return rows[0]?.deal_id ?? null;
+}
+
+/** A payment as recorded, with the deal it was attributed to (null: an address no deal owns). */
+export async function findRecordedPayment(
+  pool: Pool,
+  key: Pick<PaymentRecord, 'chainId' | 'txHash' | 'logIndex'>,
+): Promise<{ dealId: string | null; payment: PaymentRecord } | null> {
+  const { rows } = await pool.query({
+    name: 'payment-by-key',
+    text: `SELECT deal_id, chain_id, tx_hash, log_index, token, from_address, to_address, amount::text,
+        block_number::text, block_hash, block_timestamp, status
+      FROM payments WHERE chain_id = $1 AND tx_hash = lower($2) AND log_index = $3`,
+    values: [key.chainId, key.txHash, key.logIndex],
+  });
+  const row = rows[0];
+  return row ? { dealId: row.deal_id, payment: paymentFromRow(row) } : null;
+}
+
+/**
+ * Money sent to an address that belongs to no deal: recorded without one, so an operator finds it and
+ * it can be returned. The same facts-only-move-forward rule as `recordPayments` applies.
+ */
+export async function recordUnattributedPayment(pool: Pool, p: PaymentRecord): Promise<boolean> {
+  const { rowCount } = await pool.query({
+    name: 'payments-upsert-unattributed',
+    text: `INSERT INTO payments (chain_id, tx_hash, log_index, deal_id, token, from_address, to_address, amount,
+        block_number, block_hash, block_timestamp, status)
+      VALUES ($1, lower($2), $3, NULL, $4, $5, $6, $7, $8, $9, $10, $11)
+      ON CONFLICT (chain_id, tx_hash, log_index) DO UPDATE
+        SET status = EXCLUDED.status, block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash,
+          block_timestamp = EXCLUDED.block_timestamp, updated_at = now()
+        WHERE payments.deal_id IS NULL
+          AND (payments.status, payments.block_hash) IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.block_hash)
+          AND NOT (payments.status = 'confirmed' AND EXCLUDED.status = 'pending'
+            AND payments.block_hash = EXCLUDED.block_hash)`,
+    values: [
+      p.chainId,
+      p.txHash,
+      p.logIndex,
+      p.token,
+      p.from,
+      p.to,
+      p.amount.toString(),
+      p.blockNumber.toString(),
+      p.blockHash,
+      p.blockTimestamp.toISOString(),
+      p.status,
+    ],
+  });
+  return (rowCount ?? 0) > 0;
 }

@@ -37,9 +37,14 @@ export const newDealInput = (creatorId: string, over: Partial<NewDeal> = {}): Ne
 });
 
 /** A deal both parties accepted, now awaiting payment. */
-export async function awaitingPaymentDeal(store: DealStore, pool: Pool, derive?: (i: bigint) => string) {
+export async function awaitingPaymentDeal(
+  store: DealStore,
+  pool: Pool,
+  derive?: (i: bigint) => string,
+  over: Partial<NewDeal> = {},
+) {
   const parties = await makeParties(pool);
-  const { deal } = await store.create(newDealInput(parties.seller.id));
+  const { deal } = await store.create(newDealInput(parties.seller.id, over));
   await store.act(deal.id, { type: 'join', role: 'buyer' }, parties.asBuyer, { partyAddress: BUYER_ADDRESS });
   await store.act(deal.id, { type: 'accept' }, parties.asSeller);
   const accepted = await store.act(deal.id, { type: 'accept' }, parties.asBuyer, {
