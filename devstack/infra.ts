@@ -107,8 +107,34 @@ export async function resolveRedis(opts: {
         '(Debian/Ubuntu: `sudo apt-get install -y redis-server`; macOS: `brew install redis`).',
     );
   }
+  const server = await spawnRedisServer({ dataDir: opts.dataDir, persistent: opts.persistent });
+  return {
+    url: server.url,
+    source: `redis-server on port ${server.port} (data in ${opts.dataDir})`,
+    stop: server.stop,
+  };
+}
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  /** SIGTERM and wait for the exit. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait: a crash, as far as clients can tell. */
+  kill(): Promise<void>;
+}
+
+/**
+ * A private `redis-server` on 127.0.0.1 (a free port unless given). Not persistent: no AOF, so a restart
+ * on the same port is a Redis that lost everything.
+ */
+export async function spawnRedisServer(opts: {
+  dataDir: string;
+  persistent: boolean;
+  port?: number;
+}): Promise<RedisServer> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const port = await findFreePort();
+  const port = opts.port ?? (await findFreePort());
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', opts.dataDir, '--save', ''];
   // BullMQ must not lose jobs on a restart of `npm start`; tests throw the data away.
   args.push('--appendonly', opts.persistent ? 'yes' : 'no', '--maxmemory-policy', 'noeviction');
@@ -131,15 +157,14 @@ export async function resolveRedis(opts: {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  process.once('exit', () => child.kill('SIGKILL'));
-  return {
-    url,
-    source: `redis-server on port ${port} (data in ${opts.dataDir})`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
+  const end = (signal: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      process.off('exit', onExit);
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  return { url, port, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
 }

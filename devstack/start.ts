@@ -3,7 +3,7 @@
 // stops everything cleanly on Ctrl-C.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { migrate } from '@amanat/platform';
@@ -12,6 +12,7 @@ import { API_PROCESS } from '../api/src/process-settings.ts';
 import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
 import { resolvePostgres, resolveRedis, type Service } from './infra.ts';
 import { isPortFree } from './ports.ts';
+import { RUNNING_FILE, type RunningStack } from './running.ts';
 import { loadDevSecrets } from './secrets.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -86,6 +87,8 @@ async function resolveChain(): Promise<{ rpcUrls: string; source: string }> {
   const anvil: AnvilHandle = await startAnvil({
     ...(port ? { port } : {}),
     statePath: join(dataDir, 'anvil-state.json'),
+    // A block every second, as on a real chain: payments reach their confirmation count on their own.
+    blockTime: 1,
   });
   stops.push(() => anvil.stop());
   await deployDemoTokens(anvil.rpcUrl);
@@ -125,6 +128,22 @@ try {
     RPC_URLS: chain.rpcUrls,
   };
   const apiPort = env.API_PORT ?? '8080';
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  env.PAYMENT_CALLBACK_URL ??= `${apiUrl}/api/payment/callback`;
+  env.SCAN_CHECKPOINT_DIR ??= join(dataDir, 'scan-checkpoints');
+  env.SCAN_INTERVAL_MS ??= '1000';
+  // For `npm run demo:pay`: where this run's database and chain are (they sit on free ports).
+  writeFileSync(
+    join(dataDir, RUNNING_FILE),
+    JSON.stringify({
+      databaseUrl: postgres.url,
+      databaseSchema: env.DATABASE_SCHEMA ?? 'public',
+      rpcUrls: JSON.parse(chain.rpcUrls),
+      apiUrl,
+    } satisfies RunningStack),
+    { mode: 0o600 },
+  );
+  stops.push(async () => rmSync(join(dataDir, RUNNING_FILE), { force: true }));
 
   log(`PostgreSQL: ${postgres.source}${applied.length ? `; applied migrations: ${applied.join(', ')}` : ''}`);
   log(`Redis: ${redis.source}`);
@@ -141,7 +160,6 @@ try {
     started.push(name);
   });
 
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
   const lines = ['', 'Amanat is running. Ctrl-C stops everything.'];
   if (started.includes('app')) lines.push(`  App:        http://localhost:${appPort}`);
   if (started.includes('api')) {
@@ -150,6 +168,12 @@ try {
   }
   if (started.includes('workers'))
     lines.push(`  Workers:    health at http://127.0.0.1:${env.WORKERS_HEALTH_PORT ?? '8070'}/readyz`);
+  if (started.includes('scanner'))
+    lines.push(`  Scanner:    health at http://127.0.0.1:${env.SCANNER_HEALTH_PORT ?? '8060'}/readyz`);
+  if (!process.env.RPC_URLS)
+    lines.push(
+      '  Pay a deal: npm run demo:pay -- <dealId>  (from a funded local account, waits until funded)',
+    );
   // Give services a moment so the banner is not buried under their first log lines, and list bull-board
   // only once the API really serves it.
   setTimeout(async () => {

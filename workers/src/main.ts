@@ -13,21 +13,27 @@ import {
   createLogger,
   createPool,
   createRedis,
+  DealStore,
   MirrorWriter,
   MongoMirror,
   OutboxRelay,
   onShutdown,
+  outboxWaker,
   startHealthServer,
   startupOrExit,
 } from '@amanat/platform';
 import { Worker } from 'bullmq';
 import { CheckpointWriter } from './checkpoint-writer.ts';
 import { checkHandlers, dispatch, type JobHandler } from './handlers.ts';
+import { createPaymentHandlers } from './payments/verify-payment.ts';
 
-const { config, signingKey } = startupOrExit(() => {
+const { config, signingKey, registry } = startupOrExit(() => {
   const cfg: WorkersConfig = loadConfig('workers', workersConfigSchema, process.env);
-  registryFromConfig('workers', cfg);
-  return { config: cfg, signingKey: parseSigningKey(cfg.CHECKPOINT_SIGNING_KEY) };
+  return {
+    config: cfg,
+    registry: registryFromConfig('workers', cfg),
+    signingKey: parseSigningKey(cfg.CHECKPOINT_SIGNING_KEY),
+  };
 });
 
 const logger = createLogger('workers', config.LOG_LEVEL);
@@ -57,7 +63,28 @@ const checkpoints = new CheckpointWriter({
   logger,
 });
 
+const store = new DealStore({
+  pool,
+  storageMode: config.STORAGE_MODE,
+  onCommitted: outboxWaker(producer, config.REDIS_PREFIX),
+});
+
 const workers: Worker[] = [];
+const paymentHandlers = createPaymentHandlers({
+  store,
+  registry,
+  denylist: config.PAYMENT_SENDER_DENYLIST,
+  logger,
+});
+checkHandlers('payments', paymentHandlers);
+workers.push(
+  new Worker(QUEUES.payments, dispatch(paymentHandlers), {
+    connection: workerConnection,
+    prefix: keys.bullPrefix,
+    concurrency: config.PAYMENTS_CONCURRENCY,
+  }),
+);
+
 let mirror: MongoMirror | null = null;
 if (config.STORAGE_MODE === 'dual' && config.MONGO_URL) {
   mirror = await MongoMirror.connect(config.MONGO_URL, config.MONGO_DB);
