@@ -28,9 +28,12 @@ import { ApiError, sendProblem, toApiError } from './http/problem.ts';
 import { createRateLimits } from './http/rate-limit.ts';
 import { mountRoutes, type RouteDef } from './http/route.ts';
 import { createLiveHub, liveOpenApiPaths } from './live/hub.ts';
+import { createPaymentCallback, PAYMENT_CALLBACK_PATH } from './payments/callback.ts';
+import { paymentCallbackOpenApi } from './payments/openapi.ts';
 
 /** The payment callback reads its raw body and is gated by its signature, not by per-IP limits. */
-export const PAYMENT_CALLBACK_PATH = '/api/payment/callback';
+export { PAYMENT_CALLBACK_PATH };
+
 const UNLIMITED_PATHS = [PAYMENT_CALLBACK_PATH, '/healthz', '/readyz', '/metrics'];
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
@@ -107,6 +110,10 @@ export function createApiServer(deps: {
     admitUpgrade: (req) => limits.allowIp(proxyaddr(req, app.get('trust proxy fn'))),
   });
   const board = createQueueBoard(ctx, auth.authenticate);
+  const paymentCallback = createPaymentCallback({
+    ctx,
+    onRefused: () => metrics.callbackVerificationFailures.inc(),
+  });
 
   const routes: RouteDef[] = [
     ...authRoutes(ctx),
@@ -178,8 +185,9 @@ export function createApiServer(deps: {
   app.get('/metrics', metrics.handler);
 
   // The board is outside CORS: no other origin, not even the app's, may read it with an operator's
-  // credentials.
+  // credentials. So is the payment callback: it is for servers, signed, and answers no preflight.
   board.mount(app);
+  paymentCallback.mount(app);
   app.use(
     cors({
       // A list, not a string: a string is sent to every origin; a list is echoed only to a match.
@@ -212,8 +220,10 @@ export function createApiServer(deps: {
       'Escrow for deals between strangers. Sign in with Telegram (POST /api/auth/telegram, or ' +
       '`Authorization: tma <init data>` on any request), or through the bot from a browser (login link). ' +
       'Amounts are base units as decimal strings. Errors are application/problem+json with a stable `code`.\n' +
-      'Live updates: WebSocket at /api/ws (see the /api/ws path below).',
-    paths: liveOpenApiPaths,
+      'Live updates: WebSocket at /api/ws (see the /api/ws path below).\n' +
+      'Chain scanners post signed payment events to POST /api/payment/callback (the `paymentEvent` webhook).',
+    paths: { ...liveOpenApiPaths, ...paymentCallbackOpenApi.paths },
+    webhooks: paymentCallbackOpenApi.webhooks,
   });
   const docsPage = renderDocsPage(doc);
   app.get('/api/openapi.json', (_req, res) => {
@@ -255,7 +265,13 @@ export function createApiServer(deps: {
     },
     close: async () => {
       clearInterval(prune);
-      await Promise.all([live.close(), board.close(), metrics.close(), ctx.dealReads.close()]);
+      await Promise.all([
+        live.close(),
+        board.close(),
+        metrics.close(),
+        ctx.dealReads.close(),
+        paymentCallback.close(),
+      ]);
     },
   };
 }

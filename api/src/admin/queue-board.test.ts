@@ -16,6 +16,7 @@ const EVERY_QUEUE = [
   'payouts',
   'mirror',
   'callbacks',
+  'maintenance',
   'scan-31337',
 ];
 

@@ -16,7 +16,8 @@ export const problemSchema = z
   })
   .meta({ id: 'Problem' });
 
-const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
+/** A zod schema as JSON Schema 2020-12, the dialect of OpenAPI 3.1. */
+export const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
 
 const openApiPath = (path: string) => path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
@@ -56,6 +57,8 @@ export interface OpenApiExtras {
   description: string;
   /** Extra path items that are not JSON routes (the WebSocket, bull-board). */
   paths?: Record<string, unknown>;
+  /** OpenAPI 3.1 `webhooks`: requests others send to us (the payment events scanners post). */
+  webhooks?: Record<string, unknown>;
   schemas?: Record<string, z.ZodType>;
 }
 
@@ -130,6 +133,7 @@ export function buildOpenApi(routes: readonly RouteDef[], extras: OpenApiExtras)
     openapi: '3.1.0',
     info: { title: extras.title, version: extras.version, description: extras.description },
     paths: { ...paths, ...extras.paths },
+    ...(extras.webhooks ? { webhooks: extras.webhooks } : {}),
     components: {
       schemas: {
         Problem: jsonSchema(problemSchema, 'output'),
@@ -168,8 +172,11 @@ const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.char
  */
 export function renderDocsPage(doc: Record<string, unknown>): string {
   const info = doc.info as { title: string; version: string; description: string };
-  const paths = doc.paths as Record<string, Record<string, Record<string, unknown>>>;
-  const sections = Object.entries(paths)
+  type PathItems = Record<string, Record<string, Record<string, unknown>>>;
+  const webhooks = Object.entries((doc.webhooks ?? {}) as PathItems).map(
+    ([name, item]) => [`webhook: ${name}`, item] as const,
+  );
+  const sections = [...Object.entries(doc.paths as PathItems), ...webhooks]
     .flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => {
         const responses = Object.entries((op.responses ?? {}) as Record<string, { description: string }>)
