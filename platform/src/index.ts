@@ -1,6 +1,7 @@
 export * from './checkpoints.ts';
 export * from './db.ts';
 export * from './deals/activity.ts';
+export * from './deals/deadlines.ts';
 export * from './deals/effects.ts';
 export * from './deals/queries.ts';
 export * from './deals/record.ts';
@@ -17,3 +18,4 @@ export * from './runtime/logger.ts';
 export * from './runtime/shutdown.ts';
 export * from './runtime/startup.ts';
 export * from './users.ts';
+export * from './watch-sets.ts';

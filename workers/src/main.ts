@@ -22,9 +22,15 @@ import {
   startHealthServer,
   startupOrExit,
 } from '@amanat/platform';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { CheckpointWriter } from './checkpoint-writer.ts';
+import { createDeadlineHandlers } from './deadlines/handlers.ts';
 import { checkHandlers, dispatch, type JobHandler } from './handlers.ts';
+import {
+  createMaintenanceHandlers,
+  runWatchSetRebuild,
+  scheduleMaintenance,
+} from './maintenance/handlers.ts';
 import { createPaymentHandlers } from './payments/verify-payment.ts';
 
 const { config, signingKey, registry } = startupOrExit(() => {
@@ -69,6 +75,15 @@ const store = new DealStore({
   onCommitted: outboxWaker(producer, config.REDIS_PREFIX),
 });
 
+// A killed worker's jobs go back to the queue within seconds (BullMQ's defaults take about a minute);
+// the lock is renewed every half period, so only a process stalled this long loses a running job.
+const workerOptions = {
+  connection: workerConnection,
+  prefix: keys.bullPrefix,
+  lockDuration: 15_000,
+  stalledInterval: 5_000,
+};
+
 const workers: Worker[] = [];
 const paymentHandlers = createPaymentHandlers({
   store,
@@ -79,11 +94,34 @@ const paymentHandlers = createPaymentHandlers({
 checkHandlers('payments', paymentHandlers);
 workers.push(
   new Worker(QUEUES.payments, dispatch(paymentHandlers), {
-    connection: workerConnection,
-    prefix: keys.bullPrefix,
+    ...workerOptions,
     concurrency: config.PAYMENTS_CONCURRENCY,
   }),
 );
+
+const deadlineHandlers = createDeadlineHandlers({ store, logger });
+checkHandlers('deadlines', deadlineHandlers);
+workers.push(new Worker(QUEUES.deadlines, dispatch(deadlineHandlers), workerOptions));
+
+const maintenanceDeps = { pool, redis: producer, prefix: config.REDIS_PREFIX, registry, logger };
+const maintenance = createMaintenanceHandlers({
+  ...maintenanceDeps,
+  intervalSec: config.MAINTENANCE_INTERVAL_SEC,
+});
+checkHandlers('maintenance', maintenance.handlers);
+workers.push(new Worker(QUEUES.maintenance, dispatch(maintenance.handlers), workerOptions));
+const maintenanceQueue = new Queue(QUEUES.maintenance, { connection: producer, prefix: keys.bullPrefix });
+maintenanceQueue.on('error', (err) => logger.warn({ err }, 'maintenance queue connection error'));
+
+/**
+ * The watch sets and the maintenance schedule live in Redis. They are rebuilt at start and again whenever
+ * the connection comes back, since a Redis that restarted empty has lost both and nothing else would
+ * bring them back.
+ */
+async function restoreRedisState(): Promise<void> {
+  await runWatchSetRebuild(maintenanceDeps);
+  await scheduleMaintenance(maintenanceQueue, config.MAINTENANCE_INTERVAL_SEC);
+}
 
 let mirror: MongoMirror | null = null;
 if (config.STORAGE_MODE === 'dual' && config.MONGO_URL) {
@@ -93,14 +131,16 @@ if (config.STORAGE_MODE === 'dual' && config.MONGO_URL) {
     [JOBS.mirror[0]]: (job) => writer.handle(mirrorJobSchema.parse(job.data)),
   };
   checkHandlers('mirror', handlers);
-  workers.push(
-    new Worker(QUEUES.mirror, dispatch(handlers), { connection: workerConnection, prefix: keys.bullPrefix }),
-  );
+  workers.push(new Worker(QUEUES.mirror, dispatch(handlers), workerOptions));
 }
 for (const w of workers)
   w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err }, 'job failed'));
 
 await producer.connect();
+await restoreRedisState();
+producer.on('ready', () => {
+  restoreRedisState().catch((err) => logger.error({ err }, 'could not restore the watch sets and schedules'));
+});
 await relay.start();
 checkpoints.start();
 const health = await startHealthServer({
@@ -121,6 +161,7 @@ logger.info(
 
 onShutdown(logger, [
   ['workers', () => Promise.all(workers.map((w) => w.close()))],
+  ['maintenance', async () => Promise.all([maintenance.close(), maintenanceQueue.close()])],
   ['outbox relay', () => relay.stop()],
   ['checkpoints', () => checkpoints.stop()],
   ['health', () => new Promise((resolve) => health.close(resolve))],

@@ -79,6 +79,7 @@ const SAMPLE_ACTIONS: Record<DealActionType, DealAction> = {
   open_dispute: { type: 'open_dispute', reason: 'not as described' },
   resolve_dispute: { type: 'resolve_dispute', outcome: { kind: 'refund' } },
   inspection_lapsed: { type: 'inspection_lapsed' },
+  delivery_lapsed: { type: 'delivery_lapsed' },
   payouts_confirmed: { type: 'payouts_confirmed' },
   flag_review: { type: 'flag_review', reason: 'manual' },
   clear_review: { type: 'clear_review', note: 'checked' },
@@ -126,6 +127,7 @@ const SPEC: Record<DealState, Partial<Record<DealActionType, ActorRole[]>>> = {
     mark_delivered: ['seller'],
     confirm_receipt: ['buyer'],
     open_dispute: PARTIES,
+    delivery_lapsed: ['system'],
   },
   delivered: {
     ...HOLDING,
@@ -247,6 +249,26 @@ describe('lifecycle', () => {
       'delivery_deadline_not_passed',
     );
     expect(decide(funded, { type: 'cancel' }, actors.buyer, at(100)).to).toBe('refunding');
+  });
+
+  it('a lapsed delivery deadline is recorded once due, changes nothing, and lets the buyer cancel', () => {
+    const funded = deal({
+      state: 'funded',
+      funding: 'funded',
+      confirmed: 100n,
+      deadlines: { payment: at(1), delivery: at(100), inspection: null },
+    });
+    expect(codeOf(() => decide(funded, { type: 'delivery_lapsed' }, actors.system, at(99)))).toBe(
+      'delivery_deadline_not_passed',
+    );
+    const noDeadline = { ...funded, deadlines: { ...funded.deadlines, delivery: null } };
+    expect(codeOf(() => decide(noDeadline, { type: 'delivery_lapsed' }, actors.system, at(500)))).toBe(
+      'delivery_deadline_not_passed',
+    );
+    const lapsed = decide(funded, { type: 'delivery_lapsed' }, actors.system, at(100));
+    expect([lapsed.to, lapsed.payout, lapsed.next]).toEqual(['funded', null, funded]);
+    const cancelled = decide(lapsed.next, { type: 'cancel' }, actors.buyer, at(101));
+    expect([cancelled.to, cancelled.payout]).toEqual(['refunding', { kind: 'refund' }]);
   });
 
   it('expiry waits for the window and refunds what arrived', () => {
@@ -594,6 +616,7 @@ describe('random action sequences', () => {
       { type: 'resolve_dispute', outcome: { kind: 'split', buyerAmount: 1n } },
     ),
     fc.constant<DealAction>({ type: 'inspection_lapsed' }),
+    fc.constant<DealAction>({ type: 'delivery_lapsed' }),
     fc.constant<DealAction>({ type: 'payouts_confirmed' }),
     fc.constant<DealAction>({ type: 'flag_review', reason: 'r' }),
     fc.constant<DealAction>({ type: 'clear_review', note: 'n' }),

@@ -87,6 +87,11 @@ export type DealAction =
   | { type: 'open_dispute'; reason: string }
   | { type: 'resolve_dispute'; outcome: DisputeOutcome }
   | { type: 'inspection_lapsed' }
+  /**
+   * The seller let the delivery deadline pass without marking delivery. Changes no state: it puts the fact
+   * in the hash-chained log and tells the parties, since from now on the buyer may cancel for a refund.
+   */
+  | { type: 'delivery_lapsed' }
   | { type: 'payouts_confirmed' }
   | { type: 'flag_review'; reason: string }
   | { type: 'clear_review'; note: string }
@@ -151,6 +156,7 @@ export const ACTION_RULES: Record<
   open_dispute: { actors: ['seller', 'buyer'], from: ['funded', 'delivered'] },
   resolve_dispute: { actors: ['arbitrator'], from: ['disputed'] },
   inspection_lapsed: { actors: ['system'], from: ['delivered'] },
+  delivery_lapsed: { actors: ['system'], from: ['funded'] },
   payouts_confirmed: { actors: ['system'], from: ['releasing', 'refunding', 'splitting'] },
   flag_review: { actors: ['system', 'operator'], from: DEAL_STATES },
   clear_review: { actors: ['operator'], from: DEAL_STATES },
@@ -398,6 +404,12 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
       requireReleasable(deal);
       next.state = 'releasing';
       payout = { kind: 'release' };
+      break;
+    }
+    case 'delivery_lapsed': {
+      if (deal.deadlines.delivery === null || now < deal.deadlines.delivery) {
+        reject('delivery_deadline_not_passed', 'The delivery deadline has not passed yet');
+      }
       break;
     }
     case 'payouts_confirmed': {

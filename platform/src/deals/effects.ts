@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type ActivityEntry,
-  type DeadlineKind,
   type DealEvent,
-  type DealState,
   type DealTransition,
   deadlineJobId,
   JOBS,
@@ -13,16 +11,10 @@ import {
   QUEUES,
 } from '@amanat/core';
 import type { OutboxMessage } from '../outbox/write.ts';
+import { DEADLINE_KIND_LIST, DEADLINES } from './deadlines.ts';
 import { type DealRecord, partyIds } from './record.ts';
 
 export type StorageMode = 'pg_only' | 'dual';
-
-/** Each deadline, its job, and the states in which it still means something. */
-const DEADLINE_KINDS: Array<[keyof DealRecord['deadlines'], DeadlineKind, readonly DealState[]]> = [
-  ['payment', 'payment-window', ['awaiting_payment', 'partially_paid']],
-  ['delivery', 'delivery-deadline', ['funded']],
-  ['inspection', 'inspection-end', ['delivered']],
-];
 
 /**
  * Everything that must follow a committed deal change: the deal event (published for the app and sent
@@ -52,10 +44,16 @@ export function dealEffects(input: {
   };
   const messages: OutboxMessage[] = [{ kind: 'deal_event', event }];
 
-  for (const [field, kind, states] of DEADLINE_KINDS) {
+  for (const kind of DEADLINE_KIND_LIST) {
+    const { field, states } = DEADLINES[kind];
     const due = after.deadlines[field];
+    const live = states.includes(after.state);
     // A cleared review re-arms the live deadline: a job that fired while the deal was flagged did nothing.
-    const rearm = input.transition.action === 'clear_review' && states.includes(after.state);
+    // So does coming back into its states: a reorg that takes a funded deal back to collecting money
+    // keeps the payment window, whose job already ran (and did nothing) while the deal was funded.
+    const rearm =
+      live &&
+      (input.transition.action === 'clear_review' || (before !== null && !states.includes(before.state)));
     if (due === null || (!rearm && due.getTime() === before?.deadlines[field]?.getTime())) continue;
     const payload = { dealId: after.id, kind, version: after.version, dueAt: due.toISOString() };
     messages.push({

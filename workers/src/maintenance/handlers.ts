@@ -1,0 +1,83 @@
+import { type AssetRegistry, JOBS, maintenanceJobSchema, QUEUES, redisKeys } from '@amanat/core';
+import { type Logger, type Queryable, rebuildWatchSets, type WatchSetRebuildResult } from '@amanat/platform';
+import { type Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { JobHandler } from '../handlers.ts';
+import { type SweepReport, sweepDeadlines } from './sweep-deadlines.ts';
+
+export interface WatchSetRebuildDeps {
+  pool: Queryable;
+  redis: Redis;
+  prefix: string;
+  registry: AssetRegistry;
+  logger: Logger;
+}
+
+/** Rebuilds every active chain's watch sets from PostgreSQL; the workers also run this once at start. */
+export async function runWatchSetRebuild(deps: WatchSetRebuildDeps): Promise<WatchSetRebuildResult> {
+  const chainIds = deps.registry.activeChains().map((c) => c.chainId);
+  const result = await rebuildWatchSets({ db: deps.pool, redis: deps.redis, prefix: deps.prefix, chainIds });
+  deps.logger.info({ ...result, chainIds }, 'watch sets rebuilt from PostgreSQL');
+  return result;
+}
+
+export interface MaintenanceDeps extends WatchSetRebuildDeps {
+  /** The maintenance interval: deadlines due within two of them are swept, so a lost one fires on time. */
+  intervalSec: number;
+}
+
+export interface MaintenanceHandlers {
+  handlers: Record<string, JobHandler>;
+  /** Closes the `deadlines` queue handle the sweeper adds jobs through (not the Redis connection). */
+  close(): Promise<void>;
+}
+
+const parseJob = (job: Job): void => {
+  maintenanceJobSchema.parse(job.data);
+};
+
+/** Handlers for the `maintenance` queue: the deadline sweeper and the watch-set rebuild. */
+export function createMaintenanceHandlers(deps: MaintenanceDeps): MaintenanceHandlers {
+  const deadlines = new Queue(QUEUES.deadlines, {
+    connection: deps.redis,
+    prefix: redisKeys(deps.prefix).bullPrefix,
+  });
+  const sweep: JobHandler = async (job): Promise<SweepReport> => {
+    parseJob(job);
+    return sweepDeadlines({
+      db: deps.pool,
+      deadlines,
+      logger: deps.logger,
+      horizonMs: 2 * deps.intervalSec * 1000,
+    });
+  };
+  const rebuild: JobHandler = async (job): Promise<WatchSetRebuildResult> => {
+    parseJob(job);
+    return runWatchSetRebuild(deps);
+  };
+  const handlers: Record<(typeof JOBS.maintenance)[number], JobHandler> = {
+    'sweep-deadlines': sweep,
+    'rebuild-watch-sets': rebuild,
+  };
+  return { handlers, close: () => deadlines.close() };
+}
+
+/**
+ * Runs both maintenance jobs every `intervalSec` through BullMQ job schedulers: however many workers
+ * processes run, each job runs once per interval. Upserting is idempotent, so every process may call it
+ * at start; a changed interval replaces the old schedule.
+ */
+export async function scheduleMaintenance(queue: Queue, intervalSec: number): Promise<void> {
+  for (const name of JOBS.maintenance) {
+    await queue.upsertJobScheduler(
+      name,
+      { every: intervalSec * 1000 },
+      {
+        name,
+        data: {},
+        // The next run repairs what this one could not, so a failure is kept for bull-board, not retried.
+        opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 1000 } },
+      },
+    );
+  }
+}
