@@ -26,8 +26,25 @@ export function createRedis(
   return redis;
 }
 
-/** Connects a lazily-connecting client, for producers that should know at start whether Redis answers. */
+/**
+ * Connects a lazily-connecting client, for producers that should know at start whether Redis answers.
+ * A client something else (a BullMQ queue) already started connecting is waited for instead.
+ */
 export async function connectRedis(redis: Redis): Promise<Redis> {
   if (redis.status === 'wait') await redis.connect();
+  else if (redis.status === 'connecting' || redis.status === 'connect') {
+    await new Promise<void>((resolve, reject) => {
+      const fail = () => {
+        redis.off('ready', ready);
+        reject(new Error('Redis closed the connection before it was ready'));
+      };
+      const ready = () => {
+        redis.off('end', fail);
+        resolve();
+      };
+      redis.once('ready', ready);
+      redis.once('end', fail);
+    });
+  }
   return redis;
 }

@@ -10,6 +10,7 @@ import {
   workersConfigSchema,
 } from '@amanat/core';
 import {
+  connectRedis,
   createLogger,
   createPool,
   createRedis,
@@ -110,15 +111,12 @@ const maintenance = createMaintenanceHandlers({
 });
 checkHandlers('maintenance', maintenance.handlers);
 workers.push(new Worker(QUEUES.maintenance, dispatch(maintenance.handlers), workerOptions));
-const maintenanceQueue = new Queue(QUEUES.maintenance, { connection: producer, prefix: keys.bullPrefix });
-maintenanceQueue.on('error', (err) => logger.warn({ err }, 'maintenance queue connection error'));
-
 /**
  * The watch sets and the maintenance schedule live in Redis. They are rebuilt at start and again whenever
  * the connection comes back, since a Redis that restarted empty has lost both and nothing else would
  * bring them back.
  */
-async function restoreRedisState(): Promise<void> {
+async function restoreRedisState(maintenanceQueue: Queue): Promise<void> {
   await runWatchSetRebuild(maintenanceDeps);
   await scheduleMaintenance(maintenanceQueue, config.MAINTENANCE_INTERVAL_SEC);
 }
@@ -136,10 +134,14 @@ if (config.STORAGE_MODE === 'dual' && config.MONGO_URL) {
 for (const w of workers)
   w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err }, 'job failed'));
 
-await producer.connect();
-await restoreRedisState();
+await connectRedis(producer);
+const maintenanceQueue = new Queue(QUEUES.maintenance, { connection: producer, prefix: keys.bullPrefix });
+maintenanceQueue.on('error', (err) => logger.warn({ err }, 'maintenance queue connection error'));
+await restoreRedisState(maintenanceQueue);
 producer.on('ready', () => {
-  restoreRedisState().catch((err) => logger.error({ err }, 'could not restore the watch sets and schedules'));
+  restoreRedisState(maintenanceQueue).catch((err) =>
+    logger.error({ err }, 'could not restore the watch sets and schedules'),
+  );
 });
 await relay.start();
 checkpoints.start();

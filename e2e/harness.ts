@@ -1,0 +1,274 @@
+// The payment pipeline as it runs in production, for end-to-end tests: api, workers and scanner as their
+// own processes (started from their real entry points), on a test database schema, a Redis key prefix and
+// anvil. Tests kill and restart any of them.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateSigningKeyText } from '@amanat/core';
+import type { DealRecord } from '@amanat/platform';
+import { createRedis, DealStore } from '@amanat/platform';
+import {
+  LOCAL_USDT,
+  PAYOUT_ADDRESS,
+  REFUND_ADDRESS,
+  TEST_BOT_TOKEN,
+  TEST_SERVICE_SECRET,
+  TEST_WEBHOOK_SECRET,
+  TEST_XPUB,
+  testInitData,
+} from '../api/src/testing.ts';
+import { findFreePort } from '../devstack/ports.ts';
+import { createTestDatabase, type TestDatabase, testEnv } from '../devstack/testing.ts';
+
+const root = join(import.meta.dirname, '..');
+const NODE = process.execPath;
+
+export type ServiceName = 'api' | 'workers' | 'scanner';
+
+export interface ServiceProcess {
+  name: ServiceName;
+  child: ChildProcess;
+  /** Everything the process wrote, for assertions and for failure messages. */
+  output(): string;
+  /** Signal and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface PipelineOptions {
+  /** RPC URLs per chain id: what every service is configured with. */
+  rpcUrls: Record<string, string[]>;
+  /** Registry overrides (ASSET_REGISTRY), e.g. extra chains or confirmation counts. */
+  registry?: Record<string, unknown>;
+  /** Another Redis (a private redis-server) instead of the shared test one. */
+  redisUrl?: string;
+  /** Extra environment per service. */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** RPC URLs the workers use instead (e.g. through a slow proxy). */
+  workersRpcUrls?: Record<string, string[]>;
+}
+
+export interface Pipeline {
+  db: TestDatabase;
+  store: DealStore;
+  prefix: string;
+  redisUrl: string;
+  apiUrl: string;
+  services: Map<ServiceName, ServiceProcess>;
+  start(name: ServiceName): Promise<ServiceProcess>;
+  restart(name: ServiceName, signal?: NodeJS.Signals): Promise<ServiceProcess>;
+  signIn(telegramId: number): Promise<string>;
+  /** A deal both parties accepted over the API, awaiting payment; returns its id and deposit address. */
+  startDeal(
+    over?: Record<string, unknown>,
+  ): Promise<{ id: string; deposit: `0x${string}`; amountDue: bigint }>;
+  deal(id: string): Promise<DealRecord>;
+  /** Polls the deal until `check` holds (or fails with the deal and the services' output). */
+  waitForDeal(id: string, check: (d: DealRecord) => boolean, what: string, ms?: number): Promise<DealRecord>;
+  close(): Promise<void>;
+}
+
+/** Removes what a pipeline left in a shared Redis. */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const redis = createRedis(url, 'worker', 'e2e-cleanup');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+let nextTelegramId = 700_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
+
+export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
+  const db = await createTestDatabase();
+  const redisUrl = opts.redisUrl ?? testEnv().redisUrl;
+  const prefix = `e2e-${randomBytes(5).toString('hex')}`;
+  const tmp = mkdtempSync(join(tmpdir(), 'amanat-e2e-'));
+  const [apiPort, workersPort, scannerPort] = await Promise.all([
+    findFreePort(),
+    findFreePort(),
+    findFreePort(),
+  ]);
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+
+  const common: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: db.url,
+    DATABASE_SCHEMA: db.schema,
+    REDIS_URL: redisUrl,
+    REDIS_PREFIX: prefix,
+    RPC_URLS: JSON.stringify(opts.rpcUrls),
+    ...(opts.registry ? { ASSET_REGISTRY: JSON.stringify(opts.registry) } : {}),
+  };
+  const envs: Record<ServiceName, Record<string, string>> = {
+    api: {
+      ...common,
+      API_PORT: String(apiPort),
+      APP_ORIGIN: 'http://app.test',
+      TELEGRAM_BOT_TOKEN: TEST_BOT_TOKEN,
+      TELEGRAM_BOT_USERNAME: 'amanat_test_bot',
+      DEPOSIT_XPUB: TEST_XPUB,
+      ASSIST_SERVICE_SECRET: TEST_SERVICE_SECRET,
+      PAYMENT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      RATE_LIMIT_IP_PER_MIN: '100000',
+      RATE_LIMIT_USER_PER_MIN: '100000',
+      ...opts.env?.api,
+    },
+    workers: {
+      ...common,
+      ...(opts.workersRpcUrls ? { RPC_URLS: JSON.stringify(opts.workersRpcUrls) } : {}),
+      WORKERS_HEALTH_PORT: String(workersPort),
+      CHECKPOINT_SIGNING_KEY: generateSigningKeyText(),
+      CHECKPOINT_FILE: join(tmp, 'checkpoints.jsonl'),
+      OUTBOX_POLL_MS: '100',
+      MAINTENANCE_INTERVAL_SEC: '1',
+      ...opts.env?.workers,
+    },
+    scanner: {
+      ...common,
+      SCANNER_HEALTH_PORT: String(scannerPort),
+      PAYMENT_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+      PAYMENT_CALLBACK_URL: `${apiUrl}/api/payment/callback`,
+      SCAN_INTERVAL_MS: '200',
+      SCAN_COLD_EVERY_TICKS: '5',
+      SCAN_CHECKPOINT_DIR: join(tmp, 'scan-checkpoints'),
+      ...opts.env?.scanner,
+    },
+  };
+  const readyUrl: Record<ServiceName, string> = {
+    api: `${apiUrl}/readyz`,
+    workers: `http://127.0.0.1:${workersPort}/readyz`,
+    scanner: `http://127.0.0.1:${scannerPort}/readyz`,
+  };
+
+  const services = new Map<ServiceName, ServiceProcess>();
+
+  async function start(name: ServiceName): Promise<ServiceProcess> {
+    const child = spawn(NODE, [join(root, name, 'src', 'main.ts')], {
+      cwd: root,
+      env: envs[name],
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const append = (d: Buffer) => {
+      out += d;
+      if (out.length > 400_000) out = out.slice(-200_000);
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const service: ServiceProcess = {
+      name,
+      child,
+      output: () => out,
+      async stop(signal = 'SIGTERM') {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        await exited;
+      },
+    };
+    services.set(name, service);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${name} exited at start:\n${out}`);
+      const ok = await fetch(readyUrl[name]).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return service;
+      if (Date.now() > deadline) throw new Error(`${name} did not become ready:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  const store = new DealStore({ pool: db.pool });
+  const call = async (method: string, path: string, token: string | null, body?: unknown) => {
+    const res = await fetch(apiUrl + path, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const json = (await res.json().catch(() => null)) as Record<string, unknown> | null;
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json as Record<string, unknown>;
+  };
+  const signIn = async (telegramId: number) =>
+    (await call('POST', '/api/auth/telegram', null, { initData: testInitData(telegramId) })).token as string;
+
+  const pipeline: Pipeline = {
+    db,
+    store,
+    prefix,
+    redisUrl,
+    apiUrl,
+    services,
+    start,
+    async restart(name, signal = 'SIGTERM') {
+      await services.get(name)?.stop(signal);
+      return start(name);
+    },
+    signIn,
+    async startDeal(over = {}) {
+      nextTelegramId += 2;
+      const [seller, buyer] = await Promise.all([signIn(nextTelegramId), signIn(nextTelegramId + 1)]);
+      const created = await call('POST', '/api/deals', seller, {
+        title: 'Pipeline test',
+        amount: '100',
+        asset: { chainId: 31337, token: LOCAL_USDT },
+        role: 'seller',
+        address: PAYOUT_ADDRESS,
+        ...over,
+      });
+      const id = created.id as string;
+      await call('POST', '/api/deals/join', buyer, {
+        code: (created.invite as { code: string }).code,
+        address: REFUND_ADDRESS,
+      });
+      await call('POST', `/api/deals/${id}/accept`, seller, {});
+      await call('POST', `/api/deals/${id}/accept`, buyer, {});
+      const deal = await pipeline.deal(id);
+      return {
+        id,
+        deposit: deal.deposit?.address as `0x${string}`,
+        amountDue: deal.quote.amountDue,
+      };
+    },
+    async deal(id) {
+      const deal = await store.get(id);
+      if (!deal) throw new Error(`no deal ${id}`);
+      return deal;
+    },
+    async waitForDeal(id, check, what, ms = 60_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const deal = await pipeline.deal(id);
+        if (check(deal)) return deal;
+        if (Date.now() > deadline) {
+          const out = [...services.values()].map((s) => `--- ${s.name} ---\n${s.output().slice(-6000)}`);
+          throw new Error(
+            `deal ${id} never became ${what}; it is ${deal.state} (confirmed ${deal.confirmedAmount}, confirming ${deal.confirmingAmount}, review ${deal.needsReview})\n${out.join('\n')}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async close() {
+      await Promise.all([...services.values()].map((s) => s.stop()));
+      await db.close();
+      await deleteKeys(redisUrl, prefix).catch(() => {});
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+  return pipeline;
+}
