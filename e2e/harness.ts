@@ -43,10 +43,8 @@ export interface PipelineOptions {
   registry?: Record<string, unknown>;
   /** Another Redis (a private redis-server) instead of the shared test one. */
   redisUrl?: string;
-  /** Extra environment per service. */
+  /** Extra environment per service (e.g. RPC_URLS through a proxy for one of them). */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
-  /** RPC URLs the workers use instead (e.g. through a slow proxy). */
-  workersRpcUrls?: Record<string, string[]>;
 }
 
 export interface Pipeline {
@@ -125,7 +123,6 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     },
     workers: {
       ...common,
-      ...(opts.workersRpcUrls ? { RPC_URLS: JSON.stringify(opts.workersRpcUrls) } : {}),
       WORKERS_HEALTH_PORT: String(workersPort),
       CHECKPOINT_SIGNING_KEY: generateSigningKeyText(),
       CHECKPOINT_FILE: join(tmp, 'checkpoints.jsonl'),

@@ -104,16 +104,7 @@ export async function startScanner(opts: StartScannerOptions): Promise<ScannerHa
           });
       const rpc: ChainRpc = given ?? (owned as ChainRpcHandle);
       const queue = new Queue(scanQueueName(chain.chainId), { connection: producer, prefix: bullPrefix });
-      await queue.setGlobalConcurrency(1);
-      await queue.upsertJobScheduler(
-        scanQueueName(chain.chainId),
-        { every: config.SCAN_INTERVAL_MS },
-        {
-          name: JOBS.scan[0],
-          data: scanJobSchema.parse({ chainId: chain.chainId }),
-          opts: { removeOnComplete: true, removeOnFail: { count: 100 } },
-        },
-      );
+      await scheduleScans(queue, chain.chainId, config.SCAN_INTERVAL_MS);
       const stats: ChainStats = {
         chainId: chain.chainId,
         ticks: 0,
@@ -184,6 +175,15 @@ export async function startScanner(opts: StartScannerOptions): Promise<ScannerHa
     throw err;
   }
 
+  // The schedulers live in Redis: a Redis that comes back empty would never tick again without this.
+  producer.on('ready', () => {
+    for (const r of runtimes) {
+      scheduleScans(r.queue, r.chain.chainId, config.SCAN_INTERVAL_MS).catch((err: unknown) =>
+        logger.error({ chainId: r.chain.chainId, err }, 'could not restore the scan schedule'),
+      );
+    }
+  });
+
   // A chain is ready while some scanner (this process or another) finished a tick recently.
   const staleMs = Math.max(60_000, 20 * config.SCAN_INTERVAL_MS);
   const checks: Record<string, ReadinessCheck> = { redis: async () => void (await producer.ping()) };
@@ -208,6 +208,20 @@ export async function startScanner(opts: StartScannerOptions): Promise<ScannerHa
       return stopping;
     },
   };
+}
+
+/** One tick per chain at a time, whichever scanner runs it, every interval. Idempotent. */
+async function scheduleScans(queue: Queue, chainId: number, everyMs: number): Promise<void> {
+  await queue.setGlobalConcurrency(1);
+  await queue.upsertJobScheduler(
+    scanQueueName(chainId),
+    { every: everyMs },
+    {
+      name: JOBS.scan[0],
+      data: scanJobSchema.parse({ chainId }),
+      opts: { removeOnComplete: true, removeOnFail: { count: 100 } },
+    },
+  );
 }
 
 function record(stats: ChainStats, report: TickReport): void {

@@ -16,6 +16,11 @@ export const redisKeys = (prefix: string) => ({
   coldWatchSet: (chainId: number) => `${prefix}:watch-cold:${chainId}`,
   /** The scanner's cursor for a chain (block, hash, recent blocks, payments awaiting confirmations). */
   scanState: (chainId: number) => `${prefix}:scan:${chainId}`,
+  /**
+   * Events of a chain not yet acknowledged by the API (member: event id, score: block number). The
+   * scanner's checkpoint never passes the lowest, so a Redis that loses its queue loses no undelivered event.
+   */
+  undeliveredEvents: (chainId: number) => `${prefix}:undelivered:${chainId}`,
   /** Marks a payment webhook id the API has accepted, for dedupe across retries and replays. */
   callbackSeen: (webhookId: string) => `${prefix}:callback-seen:${webhookId}`,
   /** Pub/sub channel for deal events. */

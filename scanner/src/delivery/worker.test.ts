@@ -100,6 +100,9 @@ describe('callback delivery', () => {
     await redis?.close();
   });
 
+  const pending = () => ({ redis: redis.redis, prefix: redis.prefix });
+  const undelivered = () => redis.redis.zrange(redisKeys(redis.prefix).undeliveredEvents(31337), '0', '-1');
+
   const start = () => {
     worker = startCallbackWorker({
       connection: redis.redis,
@@ -113,11 +116,14 @@ describe('callback delivery', () => {
     until(`job ${job.id} ${state}`, async () => (await job.getState()) === state);
 
   it('posts each event signed per Standard Webhooks, with its event id as webhook-id', async () => {
-    await enqueueEvents(queue, [event(1), event(2)]);
+    await enqueueEvents(queue, [event(1), event(2)], pending());
+    // Until the API acknowledges them, the checkpoint must not pass their block.
+    expect(await undelivered()).toHaveLength(2);
     start();
     const jobs = await queue.getJobs(['waiting', 'active', 'completed']);
     expect(jobs).toHaveLength(2);
     for (const job of jobs) await settled(job, 'completed');
+    expect(await undelivered()).toEqual([]);
 
     expect(received).toHaveLength(2);
     for (const r of received) {
@@ -133,7 +139,7 @@ describe('callback delivery', () => {
 
   it('retries a failing endpoint under the same webhook-id, signing every attempt afresh', async () => {
     answer = (n) => (n < 2 ? 503 : undefined);
-    await enqueueEvents(queue, [event(3)]);
+    await enqueueEvents(queue, [event(3)], pending());
     start();
     const [job] = await queue.getJobs(['waiting', 'active', 'delayed']);
     if (!job) throw new Error('no job');
@@ -146,7 +152,7 @@ describe('callback delivery', () => {
 
   it('fails the job at once on 400 and keeps it in the failed set', async () => {
     answer = () => 400;
-    await enqueueEvents(queue, [event(4)]);
+    await enqueueEvents(queue, [event(4)], pending());
     start();
     const [job] = await queue.getJobs(['waiting', 'active']);
     if (!job) throw new Error('no job');
@@ -156,11 +162,13 @@ describe('callback delivery', () => {
     expect(failed?.failedReason).toMatch(/400/);
     expect(received).toHaveLength(1);
     expect(await queue.getJobCounts('failed')).toEqual({ failed: 1 });
+    // Failed for good: it waits for an operator in the failed set, not in the checkpoint.
+    await until('the failed event is no longer pending', async () => (await undelivered()).length === 0);
   });
 
   it('re-enqueueing an event that is already queued adds nothing', async () => {
-    await enqueueEvents(queue, [event(5)]);
-    await enqueueEvents(queue, [event(5)]);
+    await enqueueEvents(queue, [event(5)], pending());
+    await enqueueEvents(queue, [event(5)], pending());
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
   });
 });

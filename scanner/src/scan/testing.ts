@@ -106,6 +106,7 @@ export async function startScanHarness(): Promise<ScanHarness> {
         keys.scanState(anvil.chainId),
         keys.watchSet(anvil.chainId),
         keys.coldWatchSet(anvil.chainId),
+        keys.undeliveredEvents(anvil.chainId),
       );
       await callbacks.obliterate({ force: true });
       await rm(checkpointDir, { recursive: true, force: true });

@@ -274,6 +274,33 @@ describe('scan tick on anvil', () => {
     );
   });
 
+  it('the checkpoint waits for events the API has not acknowledged, however far the cursor moved on', async () => {
+    await tick();
+    const hot = freshAddress();
+    await h.watchHot(hot);
+    const paid = sentToken(await sendToken(h.chain, USDT, hot, 77n));
+    await mine(h.chain, CONFIRMATIONS);
+    await tick();
+    // Far past the blocks the state remembers, while the API is unreachable: nothing was delivered.
+    await mine(h.chain, 200);
+    await tick();
+    const checkpoint = await readCheckpoint(h.checkpointDir, h.anvil.chainId);
+    expect(checkpoint?.resumeFrom).toBe(paid.blockNumber);
+
+    // Redis loses the state and the queued, undelivered events: the rescan brings them back.
+    await h.redis.redis.del(
+      redisKeys(h.redis.prefix).scanState(h.anvil.chainId),
+      redisKeys(h.redis.prefix).undeliveredEvents(h.anvil.chainId),
+    );
+    await h.callbacks.obliterate({ force: true });
+    expect(await h.events()).toEqual([]);
+    const resumed = await tick();
+    expect(resumed.startedFrom).toBe('checkpoint');
+    expect(eventsFor(await h.events(), paid)).toEqual(
+      [`payment.confirmed@${paid.blockHash}`, `payment.detected@${paid.blockHash}`].sort(),
+    );
+  });
+
   it('with neither state nor checkpoint, starts at the configured start block', async () => {
     const hot = freshAddress();
     await h.watchHot(hot);

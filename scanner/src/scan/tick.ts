@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { BlockUnavailableError } from '../rpc/index.ts';
 import type { BlockRange, ChainRpc, ScannedBlock, TransferLog } from '../rpc/types.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.ts';
-import { enqueueEvents } from './emit.ts';
+import { enqueueEvents, oldestUndelivered } from './emit.ts';
 import {
   advance,
   applyColdFinds,
@@ -178,9 +178,11 @@ class TickRun {
     } finally {
       // An older checkpoint is always safe (a longer rescan), so a failed tick still leaves what it reached.
       if (this.committed) {
+        const undelivered = await oldestUndelivered(this.deps.redis, this.deps.prefix, this.chainId);
+        const resumeFrom = resumeBlock(this.state);
         await writeCheckpoint(this.deps.checkpointDir, {
           chainId: this.chainId,
-          resumeFrom: resumeBlock(this.state),
+          resumeFrom: undelivered !== null && undelivered < resumeFrom ? undelivered : resumeFrom,
           coldCursor: this.state.coldCursor,
         });
       }
@@ -366,7 +368,8 @@ class TickRun {
     next: ScanState,
     events: PaymentEvent[],
   ): Promise<void> {
-    if (events.length > 0) await enqueueEvents(this.deps.callbacks, events);
+    if (events.length > 0)
+      await enqueueEvents(this.deps.callbacks, events, { redis: this.deps.redis, prefix: this.deps.prefix });
     await this.deps.hooks?.beforeCommit?.({ kind, range, events });
     this.version = await this.store.save(next, this.version);
     this.state = next;
