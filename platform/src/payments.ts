@@ -233,3 +233,40 @@ export async function recordUnattributedPayment(pool: Pool, p: PaymentRecord): P
   });
   return (rowCount ?? 0) > 0;
 }
+
+/**
+ * Payments whose recorded status may be out of date: still pending a while after they were seen (their
+ * "confirmed" report was lost, or ran out of retries while an endpoint lagged), or reorged recently (a
+ * chain that switched back to the dropped block reports the same event id again, which is deduplicated).
+ */
+export async function paymentsToRecheck(
+  pool: Pool,
+  opts: { pendingFor: number; reorgedWithin: number; limit: number },
+): Promise<
+  Array<
+    Pick<
+      PaymentRecord,
+      'chainId' | 'txHash' | 'logIndex' | 'blockHash' | 'blockNumber' | 'to' | 'token' | 'status'
+    >
+  >
+> {
+  const { rows } = await pool.query({
+    name: 'payments-to-recheck',
+    text: `SELECT chain_id, tx_hash, log_index, block_hash, block_number::text, to_address, token, status
+      FROM payments
+      WHERE (status = 'pending' AND updated_at < now() - make_interval(secs => $1))
+         OR (status = 'reorged' AND updated_at > now() - make_interval(secs => $2))
+      ORDER BY updated_at LIMIT $3`,
+    values: [opts.pendingFor, opts.reorgedWithin, opts.limit],
+  });
+  return rows.map((r) => ({
+    chainId: r.chain_id,
+    txHash: r.tx_hash,
+    logIndex: r.log_index,
+    blockHash: r.block_hash,
+    blockNumber: BigInt(r.block_number),
+    to: r.to_address,
+    token: r.token,
+    status: r.status,
+  }));
+}

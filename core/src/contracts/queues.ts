@@ -26,8 +26,11 @@ export const JOBS = {
   payouts: ['execute-payout'],
   mirror: ['mirror-entity'],
   callbacks: ['deliver-callback'],
-  /** Periodic repairs from PostgreSQL after Redis lost data: missed deadlines and the scanner's watch sets. */
-  maintenance: ['sweep-deadlines', 'rebuild-watch-sets'],
+  /**
+   * Periodic repairs from PostgreSQL: missed deadlines and the scanner's watch sets (after Redis lost
+   * data), and payments whose confirmation or reorg report never came or ran out of retries.
+   */
+  maintenance: ['sweep-deadlines', 'rebuild-watch-sets', 'recheck-payments'],
   scan: ['scan-tick'],
 } as const satisfies Record<keyof typeof QUEUES | 'scan', readonly string[]>;
 

@@ -1,12 +1,13 @@
 import { type AssetRegistry, JOBS, maintenanceJobSchema, QUEUES, redisKeys } from '@amanat/core';
-import { type Logger, type Queryable, rebuildWatchSets, type WatchSetRebuildResult } from '@amanat/platform';
+import { type Logger, type Pool, rebuildWatchSets, type WatchSetRebuildResult } from '@amanat/platform';
 import { type Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobHandler } from '../handlers.ts';
+import { recheckPayments } from './recheck-payments.ts';
 import { type SweepReport, sweepDeadlines } from './sweep-deadlines.ts';
 
 export interface WatchSetRebuildDeps {
-  pool: Queryable;
+  pool: Pool;
   redis: Redis;
   prefix: string;
   registry: AssetRegistry;
@@ -28,7 +29,7 @@ export interface MaintenanceDeps extends WatchSetRebuildDeps {
 
 export interface MaintenanceHandlers {
   handlers: Record<string, JobHandler>;
-  /** Closes the `deadlines` queue handle the sweeper adds jobs through (not the Redis connection). */
+  /** Closes the queue handles the sweepers add jobs through (not the Redis connection). */
   close(): Promise<void>;
 }
 
@@ -36,12 +37,11 @@ const parseJob = (job: Job): void => {
   maintenanceJobSchema.parse(job.data);
 };
 
-/** Handlers for the `maintenance` queue: the deadline sweeper and the watch-set rebuild. */
+/** Handlers for the `maintenance` queue: the deadline sweeper, the watch-set rebuild, payment rechecks. */
 export function createMaintenanceHandlers(deps: MaintenanceDeps): MaintenanceHandlers {
-  const deadlines = new Queue(QUEUES.deadlines, {
-    connection: deps.redis,
-    prefix: redisKeys(deps.prefix).bullPrefix,
-  });
+  const queueOpts = { connection: deps.redis, prefix: redisKeys(deps.prefix).bullPrefix };
+  const deadlines = new Queue(QUEUES.deadlines, queueOpts);
+  const payments = new Queue(QUEUES.payments, queueOpts);
   const sweep: JobHandler = async (job): Promise<SweepReport> => {
     parseJob(job);
     return sweepDeadlines({
@@ -55,11 +55,16 @@ export function createMaintenanceHandlers(deps: MaintenanceDeps): MaintenanceHan
     parseJob(job);
     return runWatchSetRebuild(deps);
   };
+  const recheck: JobHandler = async (job) => {
+    parseJob(job);
+    return recheckPayments({ pool: deps.pool, payments, logger: deps.logger, intervalSec: deps.intervalSec });
+  };
   const handlers: Record<(typeof JOBS.maintenance)[number], JobHandler> = {
     'sweep-deadlines': sweep,
     'rebuild-watch-sets': rebuild,
+    'recheck-payments': recheck,
   };
-  return { handlers, close: () => deadlines.close() };
+  return { handlers, close: async () => void (await Promise.all([deadlines.close(), payments.close()])) };
 }
 
 /**
