@@ -36,6 +36,8 @@ describe('npm start (devstack/start.ts)', () => {
       WORKERS_HEALTH_PORT: String(healthPort),
     };
     // No configuration at all: the launcher must resolve every piece itself.
+    const scannerPort = await findFreePort();
+    env.SCANNER_HEALTH_PORT = String(scannerPort);
     for (const name of ['DATABASE_URL', 'REDIS_URL', 'RPC_URLS', 'CHECKPOINT_SIGNING_KEY', 'NODE_ENV'])
       delete env[name];
     child = spawn(process.execPath, [join(root, 'devstack/start.ts')], {
@@ -95,6 +97,47 @@ describe('npm start (devstack/start.ts)', () => {
       }),
     });
     expect(created.status).toBe(201);
+    expect(output).toMatch(/\[scanner\].*"scanner started"/);
+
+    // The documented demo: a buyer joins and both accept, then `npm run demo:pay -- <dealId>` pays the
+    // deposit address on the local chain and the deal shows funded (scanner → API → workers).
+    const deal = (await created.json()) as { id: string; invite: { code: string } };
+    const buyer = (await (
+      await fetch(`${api}/api/auth/dev`, { method: 'POST', headers: json, body: '{"telegramId":3}' })
+    ).json()) as { token: string };
+    const asBuyer = { ...json, authorization: `Bearer ${buyer.token}` };
+    const post = (path: string, headers: Record<string, string>, body: unknown) =>
+      fetch(`${api}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    expect(
+      (
+        await post('/api/deals/join', asBuyer, {
+          code: deal.invite.code,
+          address: '0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65',
+        })
+      ).status,
+    ).toBe(200);
+    expect((await post(`/api/deals/${deal.id}/accept`, { ...json, ...auth }, {})).status).toBe(200);
+    expect((await post(`/api/deals/${deal.id}/accept`, asBuyer, {})).status).toBe(200);
+    const pay = spawn(process.execPath, [join(root, 'devstack/demo-pay.ts'), deal.id], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let payOutput = '';
+    pay.stdout?.on('data', (d) => {
+      payOutput += d;
+    });
+    pay.stderr?.on('data', (d) => {
+      payOutput += d;
+    });
+    const payExit = await new Promise<number | null>((resolve) => pay.once('exit', (code) => resolve(code)));
+    expect(payExit, payOutput).toBe(0);
+    expect(payOutput).toMatch(/sent 12\.5 USDT to 0x[0-9a-fA-F]{40}/);
+    expect(payOutput).toMatch(/deal [0-9a-f-]{36}: funded \(12\.5 confirmed, 0 confirming\)/);
+    const view = (await (await fetch(`${api}/api/deals/${deal.id}`, { headers: auth })).json()) as {
+      state: string;
+    };
+    expect(view.state).toBe('funded');
 
     // The demo USDT-like token is deployed on the local chain.
     const code = await fetch(rpc, {
