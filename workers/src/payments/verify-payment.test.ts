@@ -199,6 +199,22 @@ describe('payments worker: what the chain says, not what the report says', () =>
     });
   });
 
+  it('an 18-decimal asset is counted in its own base units (nothing assumes 6 decimals)', async () => {
+    const price = 250n * 10n ** 18n;
+    const deal = await newDeal({
+      asset: { chainId: 31337, token: USDC },
+      price,
+      feeTerms: { feeBps: 100, feeMin: 10n ** 18n, feePayer: 'seller' },
+      dustThreshold: 10n ** 12n,
+    });
+    await payAndConfirm(deal, price, USDC);
+    expect(await reload(deal.id)).toMatchObject({
+      state: 'funded',
+      funding: 'funded',
+      confirmedAmount: price,
+    });
+  });
+
   it('several Transfer logs in one transaction each count once', async () => {
     const deal = await newDeal();
     const receipt = await sendBatch(c, contracts, USDT, [
