@@ -249,6 +249,22 @@ describe('chain reader on anvil', () => {
     const getLogsCalls = (p: RpcProxy) => p.recorded.filter((c) => c.method === 'eth_getLogs');
     const topicsOf = (call: JsonRpcCall) => (call.params as [{ topics: (Hex | Hex[] | null)[] }])[0].topics;
 
+    it('reads the same transfers block by block by hash, and refuses a block hash the node does not know', async () => {
+      const rpc = reader();
+      const numbers = [];
+      for (let n = scenario.fromBlock; n <= scenario.toBlock; n++) numbers.push(n);
+      const blocks = await rpc.blocksByNumber(numbers);
+      expect(await rpc.transferLogsInBlocks(blocks, new Set(scenario.watched))).toEqual(scenario.expected);
+      // Many recipients: each block's every Transfer, filtered here.
+      expect(await rpc.transferLogsInBlocks(blocks, manyRecipients())).toEqual(scenario.expected);
+      await expect(
+        rpc.transferLogsInBlocks(
+          [{ number: scenario.toBlock, hash: `0x${'11'.repeat(32)}` }],
+          new Set(scenario.watched),
+        ),
+      ).rejects.toThrow();
+    });
+
     it('finds transfers to the watched addresses from every token contract, skipping zero-value and other recipients', async () => {
       const logs = await reader().transferLogs(range(), new Set(scenario.watched));
       expect(logs).toEqual(scenario.expected);

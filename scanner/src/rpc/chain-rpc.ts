@@ -97,6 +97,10 @@ export function createChainRpc(opts: ChainRpcOptions): ChainRpcHandle {
     );
   }
 
+  async function getLogsByHash(blockHash: Hex, topics: (Hex | Hex[] | null)[]): Promise<unknown> {
+    return client.request({ method: 'eth_getLogs', params: [{ blockHash, topics }] });
+  }
+
   /** Walks [fromBlock, toBlock] in spans of the adaptive range, shrinking and retrying a span that fails. */
   async function walkRange(
     range: BlockRange,
@@ -138,16 +142,39 @@ export function createChainRpc(opts: ChainRpcOptions): ChainRpcHandle {
     return out;
   }
 
-  async function transferLogs(range: BlockRange, recipients: ReadonlySet<string>): Promise<TransferLog[]> {
-    if (range.fromBlock < 0n || range.toBlock < range.fromBlock) {
-      throw new RangeError(`invalid block range ${range.fromBlock}..${range.toBlock}`);
-    }
+  function watchedSet(recipients: ReadonlySet<string>): Set<string> {
     const watched = new Set<string>();
     for (const r of recipients) {
       const lower = r.toLowerCase();
       if (!ADDRESS_LOWER.test(lower)) throw new TypeError(`not an address: ${r}`);
       watched.add(lower);
     }
+    return watched;
+  }
+
+  async function transferLogsInBlocks(
+    blocks: ReadonlyArray<{ number: bigint; hash: Hex }>,
+    recipients: ReadonlySet<string>,
+  ): Promise<TransferLog[]> {
+    const watched = watchedSet(recipients);
+    if (watched.size === 0 || blocks.length === 0) return [];
+    const chunks = chunk([...watched].map(addressTopic), recipientChunk);
+    // One chunk: filtered by recipient. Several: every Transfer of the block, filtered here (one call).
+    const topics: (Hex | Hex[] | null)[] =
+      chunks.length === 1 ? [TRANSFER_TOPIC, null, chunks[0] as Hex[]] : [TRANSFER_TOPIC];
+    const raws = await Promise.all(blocks.map((b) => getLogsByHash(b.hash, topics)));
+    const logs = raws.flatMap((raw, i) => {
+      const n = (blocks[i] as { number: bigint }).number;
+      return parseTransferLogs(raw, watched, n, n);
+    });
+    return dedupeSorted(logs);
+  }
+
+  async function transferLogs(range: BlockRange, recipients: ReadonlySet<string>): Promise<TransferLog[]> {
+    if (range.fromBlock < 0n || range.toBlock < range.fromBlock) {
+      throw new RangeError(`invalid block range ${range.fromBlock}..${range.toBlock}`);
+    }
+    const watched = watchedSet(recipients);
     if (watched.size === 0) return [];
 
     const chunks = chunk([...watched].map(addressTopic), recipientChunk);
@@ -211,6 +238,7 @@ export function createChainRpc(opts: ChainRpcOptions): ChainRpcHandle {
     blocksByNumber: guarded('blocksByNumber', blocksByNumber),
     finalizedBlockNumber: guarded('finalizedBlockNumber', finalizedBlockNumber),
     transferLogs: guarded('transferLogs', transferLogs),
+    transferLogsInBlocks: guarded('transferLogsInBlocks', transferLogsInBlocks),
     stats: () => ({
       rpcCalls: counters.rpcCalls,
       httpRequests: counters.httpRequests,

@@ -49,6 +49,15 @@ export interface ChainRpc {
   finalizedBlockNumber(): Promise<bigint | null>;
   /** Transfer logs in the range whose recipient is in `recipients` (lower-case), from ANY contract, ordered by (blockNumber, logIndex). */
   transferLogs(range: BlockRange, recipients: ReadonlySet<string>): Promise<TransferLog[]>;
+  /**
+   * The same, for blocks named by hash (one `eth_getLogs` by `blockHash` each, sent as one batch). Near the
+   * head this is what the scanner uses: an endpoint that has not seen a block refuses its hash, where a
+   * range query past its head would silently answer with fewer logs.
+   */
+  transferLogsInBlocks(
+    blocks: ReadonlyArray<{ number: bigint; hash: Hex }>,
+    recipients: ReadonlySet<string>,
+  ): Promise<TransferLog[]>;
   /** Counters for the benchmark and health: JSON-RPC calls sent, HTTP requests sent, log range now in use. */
   stats(): { rpcCalls: number; httpRequests: number; logRange: bigint };
 }

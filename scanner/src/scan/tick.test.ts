@@ -364,6 +364,41 @@ describe('scan tick on anvil', () => {
     );
   });
 
+  it('does not skip a payment when the endpoint serving logs lags behind the one serving blocks', async () => {
+    await tick();
+    const hot = freshAddress();
+    await h.watchHot(hot);
+    // A lagging node: ranges past its head come back empty (as anvil and geth do), block hashes it has
+    // not seen yet are refused. It catches up after a few refusals.
+    let refusals = 0;
+    const lagging = await startRpcProxy({
+      target: h.anvil.rpcUrl,
+      behaviour: {
+        kind: 'intercept',
+        handle: (call) => {
+          if (call.method !== 'eth_getLogs') return undefined;
+          const [filter] = call.params as [{ blockHash?: string }];
+          if (!filter.blockHash) return { result: [] };
+          if (refusals < 3) {
+            refusals++;
+            return { error: { code: -32000, message: 'unknown block' } };
+          }
+          return undefined;
+        },
+      },
+    });
+    const rpc = createChainRpc({ chainId: h.anvil.chainId, urls: [lagging.url] });
+    try {
+      const token = sentToken(await sendToken(h.chain, USDT, hot, 66n));
+      for (let i = 0; i < 5; i++) await tick({ rpc }).catch(() => {});
+      expect(refusals).toBe(3);
+      expect(eventsFor(await h.events(), token)).toEqual([`payment.detected@${token.blockHash}`]);
+    } finally {
+      rpc.close();
+      await lagging.close();
+    }
+  });
+
   it("keeps scanning through an endpoint that fails, on the chain's other endpoint", async () => {
     const broken = await startRpcProxy({ target: h.anvil.rpcUrl, behaviour: { kind: 'http-500' } });
     const rpc = createChainRpc({

@@ -27,6 +27,8 @@ import { ScanStateStore, WatchSets } from './store.ts';
 export const DEFAULT_TICK_BUDGET_MS = 5_000;
 export const DEFAULT_BLOCKS_PER_STEP = 250;
 export const DEFAULT_COLD_BLOCKS_PER_STEP = 10_000;
+/** Blocks this close to the head have their logs read by block hash (see scanToHead). */
+const NEAR_HEAD_BLOCKS = 16n;
 
 export interface ScanDeps {
   chain: Pick<Chain, 'chainId' | 'confirmations' | 'finality'>;
@@ -243,10 +245,19 @@ class TickRun {
         toBlock: minBig(this.head.number, cursor.number + perStep),
       };
       const hot = await this.hotSet();
-      const [blocks, logs] = await Promise.all([
-        this.fetchBlocks(range),
-        hot.size > 0 ? this.deps.rpc.transferLogs(range, hot) : Promise.resolve([]),
-      ]);
+      let blocks: ScannedBlock[];
+      let logs: TransferLog[];
+      if (range.toBlock + NEAR_HEAD_BLOCKS > this.head.number) {
+        // Near the head, endpoints disagree on what exists: logs by block hash fail on an endpoint that
+        // lacks the block, where a range past its head would quietly answer with fewer logs.
+        blocks = await this.fetchBlocks(range);
+        logs = hot.size > 0 ? await this.deps.rpc.transferLogsInBlocks(blocks, hot) : [];
+      } else {
+        [blocks, logs] = await Promise.all([
+          this.fetchBlocks(range),
+          hot.size > 0 ? this.deps.rpc.transferLogs(range, hot) : Promise.resolve([]),
+        ]);
+      }
       const linked = linkedPrefix(cursor.hash, blocks);
       if (linked === 0) {
         await this.reorg();
