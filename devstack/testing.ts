@@ -56,13 +56,35 @@ export async function createTestRedis(): Promise<TestRedis> {
     url: redisUrl,
     prefix,
     close: async () => {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeysWithPrefix(redis, prefix);
       redis.disconnect();
     },
   };
+}
+
+/** Deletes every key under a prefix (what a test or benchmark left in a shared Redis). */
+export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+type Maybe<T> = T | null | undefined | false;
+
+/** Polls `check` until it gives something truthy and returns that; fails naming `what` after `ms`. */
+export async function until<T>(
+  what: string,
+  check: () => Promise<Maybe<T>> | Maybe<T>,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }

@@ -20,7 +20,7 @@ import {
   testInitData,
 } from '../api/src/testing.ts';
 import { findFreePort } from '../devstack/ports.ts';
-import { createTestDatabase, type TestDatabase, testEnv } from '../devstack/testing.ts';
+import { createTestDatabase, deleteKeysWithPrefix, type TestDatabase, testEnv } from '../devstack/testing.ts';
 
 const root = join(import.meta.dirname, '..');
 const NODE = process.execPath;
@@ -65,21 +65,6 @@ export interface Pipeline {
   /** Polls the deal until `check` holds (or fails with the deal and the services' output). */
   waitForDeal(id: string, check: (d: DealRecord) => boolean, what: string, ms?: number): Promise<DealRecord>;
   close(): Promise<void>;
-}
-
-/** Removes what a pipeline left in a shared Redis. */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = createRedis(url, 'worker', 'e2e-cleanup');
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 let nextTelegramId = 700_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
@@ -263,7 +248,9 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     async close() {
       await Promise.all([...services.values()].map((s) => s.stop()));
       await db.close();
-      await deleteKeys(redisUrl, prefix).catch(() => {});
+      const redis = createRedis(redisUrl, 'worker', 'e2e-cleanup');
+      await deleteKeysWithPrefix(redis, prefix).catch(() => {});
+      redis.disconnect();
       rmSync(tmp, { recursive: true, force: true });
     },
   };

@@ -16,26 +16,12 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from '../../devstack/chain.ts';
 import { type ChainClients, chainClients, mine, sendToken } from '../../devstack/test-chain.ts';
-import { createTestRedis, type TestRedis, testEnv } from '../../devstack/testing.ts';
+import { createTestRedis, type TestRedis, testEnv, until } from '../../devstack/testing.ts';
 import { freshAddress } from './rpc/test-scenario.ts';
 import type { BlockRange } from './rpc/types.ts';
 import { sentToken, silentLogger } from './scan/testing.ts';
 import type { TickReport } from './scan/tick.ts';
 import { type ScannerHandle, startScanner } from './scanner.ts';
-
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 interface Seen {
   scanner: string;

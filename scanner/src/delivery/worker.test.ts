@@ -5,7 +5,7 @@ import { QUEUES, redisKeys } from '@amanat/core';
 import { type Job, Queue, type Worker } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestRedis, type TestRedis } from '../../../devstack/testing.ts';
+import { createTestRedis, type TestRedis, until } from '../../../devstack/testing.ts';
 import { enqueueEvents } from '../scan/emit.ts';
 import type { PaymentEvent } from '../scan/plan.ts';
 import { silentLogger } from '../scan/testing.ts';
@@ -41,16 +41,6 @@ const event = (n: number): PaymentEvent => ({
     confirmations: 1,
   },
 });
-
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('callback delivery', () => {
   let redis: TestRedis;

@@ -24,6 +24,7 @@ import {
   createTestRedis,
   type TestDatabase,
   type TestRedis,
+  until,
 } from '../../../devstack/testing.ts';
 import { BUYER_ADDRESS, makeParties, newDealInput } from '../../../platform/src/deals/test-fixtures.ts';
 import { dispatch } from '../handlers.ts';
@@ -65,16 +66,6 @@ afterAll(async () => {
 
 const ago = (ms: number) => new Date(Date.now() - ms);
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}` as const;
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** A deal both parties accepted at `acceptedAt`, with a deposit address; the window is an hour. */
 async function startDeal(acceptedAt: Date, over: Partial<NewDeal> = {}) {

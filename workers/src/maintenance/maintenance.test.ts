@@ -28,6 +28,7 @@ import {
   createTestRedis,
   type TestDatabase,
   type TestRedis,
+  until,
 } from '../../../devstack/testing.ts';
 import { BUYER_ADDRESS, makeParties, newDealInput } from '../../../platform/src/deals/test-fixtures.ts';
 import {
@@ -85,16 +86,6 @@ afterAll(async () => {
 
 const ago = (ms: number) => new Date(Date.now() - ms);
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}` as const;
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null && value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Mixed-case deposit addresses, as the API derives them (EIP-55); the watch sets hold them lower-cased. */
 const derive = (i: bigint) => `0xAbCd${(i + 1000n).toString(16).padStart(36, '0')}`;
