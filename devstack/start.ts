@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { migrate } from '@amanat/platform';
 import { hashAdminPassword } from '../api/src/admin/basic-auth.ts';
 import { API_PROCESS } from '../api/src/process-settings.ts';
+import { SCANNER_PROCESS } from '../scanner/src/process-settings.ts';
 import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
 import { resolvePostgres, resolveRedis, type Service } from './infra.ts';
 import { isPortFree } from './ports.ts';
@@ -57,6 +58,7 @@ process.on('SIGTERM', () => void shutdown(0));
 /** Per-service process settings (V8 flags, allocator), the same ones the benchmark runs with. */
 const PROCESS_SETTINGS: Record<string, { nodeArgs: readonly string[]; env: Record<string, string> }> = {
   api: API_PROCESS,
+  scanner: SCANNER_PROCESS,
 };
 
 function startService(name: string, color: string, env: NodeJS.ProcessEnv): ChildProcess {

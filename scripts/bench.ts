@@ -1,6 +1,7 @@
 // `npm run bench [part]`: resolves PostgreSQL and Redis like `npm test` and runs the benchmarks.
 import { join } from 'node:path';
 import { benchApi } from '../bench/api.ts';
+import { benchScanner } from '../bench/scanner.ts';
 import { benchStore } from '../bench/store.ts';
 import { resolvePostgres, resolveRedis, type Service } from '../devstack/infra.ts';
 import { ensureSystemPackages } from '../devstack/system-packages.ts';
@@ -10,6 +11,7 @@ const log = (m: string) => console.log(`[bench] ${m}`);
 const BENCHES: Record<string, (env: { databaseUrl: string; redisUrl: string }) => Promise<void>> = {
   store: ({ databaseUrl }) => benchStore(databaseUrl),
   api: (env) => benchApi(env),
+  scanner: (env) => benchScanner(env),
 };
 
 const wanted = process.argv[2] ? [process.argv[2]] : Object.keys(BENCHES);
@@ -29,8 +31,8 @@ try {
   });
   services.push(postgres);
   log(`PostgreSQL: ${postgres.source}`);
-  // Only the API benchmark needs Redis.
-  const redis = wanted.includes('api')
+  // Only the API and scanner benchmarks need Redis.
+  const redis = wanted.some((w) => w === 'api' || w === 'scanner')
     ? await resolveRedis({ dataDir: join(root, '.data', 'bench-redis'), persistent: false, log })
     : null;
   if (redis) {
