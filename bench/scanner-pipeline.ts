@@ -11,6 +11,7 @@ import { createPool, createRedis, migrate } from '@amanat/platform';
 import { english, generateMnemonic } from 'viem/accounts';
 import { secretKeyFor, signInitData } from '../api/src/auth/telegram-init-data.ts';
 import { API_PROCESS } from '../api/src/process-settings.ts';
+import { apiClient } from '../devstack/api-client.ts';
 import { findFreePort } from '../devstack/ports.ts';
 import { accountXpub } from '../devstack/secrets.ts';
 import { deleteKeysWithPrefix } from '../devstack/testing.ts';
@@ -79,23 +80,6 @@ function poll(step: () => Promise<void>): { stop(): Promise<void> } {
       await loop.catch(() => {});
       if (failure) throw failure;
     },
-  };
-}
-
-/** Calls the API as a signed-in user; fails with the answer when it is not 2xx. */
-function apiClient(baseUrl: string) {
-  return async (method: string, path: string, token: string | null, body?: unknown) => {
-    const res = await fetch(baseUrl + path, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json().catch(() => null)) as Record<string, unknown> | null;
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json as Record<string, unknown>;
   };
 }
 

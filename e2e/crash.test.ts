@@ -35,26 +35,8 @@ beforeAll(async () => {
   [redis, anvil] = await Promise.all([spawnRedisServer({ dataDir, persistent: false }), startAnvil()]);
   c = chainClients(anvil.rpcUrl);
   await deployDemoTokens(anvil.rpcUrl);
-  slowWorkerRpc = await startRpcProxy({
-    target: anvil.rpcUrl,
-    behaviour: {
-      kind: 'intercept',
-      handle: async (call) => {
-        if (call.method === 'eth_getTransactionReceipt' && workerDelayMs > 0) await sleep(workerDelayMs);
-        return undefined;
-      },
-    },
-  });
-  slowScannerRpc = await startRpcProxy({
-    target: anvil.rpcUrl,
-    behaviour: {
-      kind: 'intercept',
-      handle: async (call) => {
-        if (call.method === 'eth_getLogs' && scannerDelayMs > 0) await sleep(scannerDelayMs);
-        return undefined;
-      },
-    },
-  });
+  slowWorkerRpc = await delaying('eth_getTransactionReceipt', () => workerDelayMs);
+  slowScannerRpc = await delaying('eth_getLogs', () => scannerDelayMs);
   p = await startPipeline({
     rpcUrls: { 31337: [anvil.rpcUrl] },
     registry: { chains: { 31337: { confirmations: CONFIRMATIONS } } },
@@ -64,10 +46,21 @@ beforeAll(async () => {
       scanner: { RPC_URLS: JSON.stringify({ 31337: [slowScannerRpc.url] }) },
     },
   });
-  await p.start('api');
-  await p.start('workers');
-  await p.start('scanner');
+  await p.startAll();
 }, 120_000);
+
+/** A proxy in front of anvil that holds back one method for as long as `delayMs()` says. */
+const delaying = (method: string, delayMs: () => number) =>
+  startRpcProxy({
+    target: anvil.rpcUrl,
+    behaviour: {
+      kind: 'intercept',
+      handle: async (call) => {
+        if (call.method === method && delayMs() > 0) await sleep(delayMs());
+        return undefined;
+      },
+    },
+  });
 
 afterAll(async () => {
   await p?.close();

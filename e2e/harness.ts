@@ -19,6 +19,7 @@ import {
   TEST_XPUB,
   testInitData,
 } from '../api/src/testing.ts';
+import { apiClient } from '../devstack/api-client.ts';
 import { findFreePort } from '../devstack/ports.ts';
 import { createTestDatabase, deleteKeysWithPrefix, type TestDatabase, testEnv } from '../devstack/testing.ts';
 
@@ -55,6 +56,8 @@ export interface Pipeline {
   apiUrl: string;
   services: Map<ServiceName, ServiceProcess>;
   start(name: ServiceName): Promise<ServiceProcess>;
+  /** Starts api, workers and scanner, in that order (the scanner posts to the API). */
+  startAll(): Promise<void>;
   restart(name: ServiceName, signal?: NodeJS.Signals): Promise<ServiceProcess>;
   signIn(telegramId: number): Promise<string>;
   /** A deal both parties accepted over the API, awaiting payment; returns its id and deposit address. */
@@ -172,19 +175,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   }
 
   const store = new DealStore({ pool: db.pool });
-  const call = async (method: string, path: string, token: string | null, body?: unknown) => {
-    const res = await fetch(apiUrl + path, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json().catch(() => null)) as Record<string, unknown> | null;
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-    return json as Record<string, unknown>;
-  };
+  const call = apiClient(apiUrl);
   const signIn = async (telegramId: number) =>
     (await call('POST', '/api/auth/telegram', null, { initData: testInitData(telegramId) })).token as string;
 
@@ -196,6 +187,9 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     apiUrl,
     services,
     start,
+    async startAll() {
+      for (const name of ['api', 'workers', 'scanner'] as const) await start(name);
+    },
     async restart(name, signal = 'SIGTERM') {
       await services.get(name)?.stop(signal);
       return start(name);

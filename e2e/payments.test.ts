@@ -42,9 +42,7 @@ beforeAll(async () => {
       },
     },
   });
-  await p.start('api');
-  await p.start('workers');
-  await p.start('scanner');
+  await p.startAll();
 }, 120_000);
 
 afterAll(async () => {
