@@ -18,6 +18,7 @@ import { SessionStore } from './auth/sessions.ts';
 import { secretKeyFor } from './auth/telegram-init-data.ts';
 import type { ApiContext } from './context.ts';
 import { depositAddressDeriver } from './deals/deposit-address.ts';
+import { inviteRoutes } from './deals/invite-routes.ts';
 import { DealReadCache } from './deals/read-cache.ts';
 import { dealRoutes } from './deals/routes.ts';
 import { answerClientError } from './http/client-error.ts';
@@ -103,6 +104,7 @@ export function createApiServer(deps: {
     secretKey: ctx.telegramSecretKey,
     maxAgeSec: config.TELEGRAM_AUTH_MAX_AGE,
     storageMode: config.STORAGE_MODE,
+    serviceSecret: config.ASSIST_SERVICE_SECRET,
   });
   const metrics = createMetrics(ctx);
   const live = createLiveHub(ctx, auth.authenticate, {
@@ -120,6 +122,7 @@ export function createApiServer(deps: {
     ...loginLinkRoutes(ctx),
     ...assetRoutes(ctx),
     ...dealRoutes(ctx),
+    ...inviteRoutes(ctx),
     ...reviewRoutes(ctx),
   ];
 

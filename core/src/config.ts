@@ -64,6 +64,19 @@ const CROSS_CHECKS: Array<(env: Record<string, string>) => string | null> = [
       ? 'DEV_SIGN_IN: cannot be true when NODE_ENV=production'
       : null,
   (env) =>
+    env.TELEGRAM_BOT_TOKEN && !env.APP_ORIGIN
+      ? 'APP_ORIGIN: is required when TELEGRAM_BOT_TOKEN is set (buttons open the app)'
+      : null,
+  (env) =>
+    env.TELEGRAM_WEBHOOK_URL && !(env.TELEGRAM_WEBHOOK_PATH && env.TELEGRAM_WEBHOOK_SECRET)
+      ? 'TELEGRAM_WEBHOOK_SECRET: TELEGRAM_WEBHOOK_PATH and TELEGRAM_WEBHOOK_SECRET are required with TELEGRAM_WEBHOOK_URL'
+      : null,
+  // Production bots take updates by webhook: long polling from several replicas would fight over them.
+  (env) =>
+    env.NODE_ENV === 'production' && env.TELEGRAM_BOT_TOKEN && !env.TELEGRAM_WEBHOOK_URL
+      ? 'TELEGRAM_WEBHOOK_URL: is required for the bot when NODE_ENV=production'
+      : null,
+  (env) =>
     Boolean(env.ADMIN_USER) !== Boolean(env.ADMIN_PASSWORD_HASH)
       ? 'ADMIN_PASSWORD_HASH: ADMIN_USER and ADMIN_PASSWORD_HASH are set together or not at all'
       : null,
@@ -91,6 +104,14 @@ const telegramIdList = z
       ),
   )
   .default(new Set<bigint>());
+
+/** Bot API secret tokens (webhook header and path): what Telegram allows in `secret_token`. */
+const webhookToken = z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 letters, digits, _ or -');
+
+/** Where the bot and the notification worker reach the Bot API (a local Bot API server, or a test double). */
+const telegramApiRoot = url(['http', 'https'])
+  .transform((u) => u.replace(/\/+$/, ''))
+  .default('https://api.telegram.org');
 
 const bool = z
   .enum(['true', 'false', '1', '0'])
@@ -194,6 +215,37 @@ export const workersConfigSchema = baseConfigSchema.extend({
   MAINTENANCE_INTERVAL_SEC: z.coerce.number().int().min(1).max(3600).default(60),
   /** Payment jobs verified at once by one workers process. */
   PAYMENTS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Without it Telegram notifications are off (the app still gets every event); with it, APP_ORIGIN is required. */
+  TELEGRAM_BOT_TOKEN: telegramBotToken.optional(),
+  TELEGRAM_API_ROOT: telegramApiRoot,
+  /** The app's origin: notification buttons open the deal there, as a Telegram Mini App. */
+  APP_ORIGIN: url(['http', 'https'])
+    .transform((u) => new URL(u).origin)
+    .optional(),
+  /** Telegram messages per second for the whole bot (Telegram allows about 30); 0 turns the limit off. */
+  NOTIFY_RATE_PER_SEC: z.coerce.number().int().min(0).max(1000).default(30),
+  /** Least time between two messages to one chat, in ms (Telegram allows about one per second). */
+  NOTIFY_CHAT_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /**
+   * OpenAI-compatible upstreams, tried in order, as JSON: [{"name":"main","baseUrl":"https://…/v1",
+   * "apiKey":"…","model":"…"}]. Unset: the built-in responder answers.
+   */
+  LLM_PROVIDERS: json(
+    z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'lower-case letters, digits, _ or -'),
+          baseUrl: url(['http', 'https']),
+          apiKey: z.string().min(1).optional(),
+          model: z.string().min(1).max(200),
+        }),
+      )
+      .min(1),
+  ).optional(),
+  /** Assistant requests running at once across every workers process (protects the upstream). */
+  LLM_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+  /** Completion tokens per answer at most. */
+  LLM_MAX_TOKENS: z.coerce.number().int().min(16).max(8192).default(800),
   ...registryConfigEnv,
 });
 export type WorkersConfig = z.infer<typeof workersConfigSchema>;
@@ -217,11 +269,38 @@ export const scannerConfigSchema = baseConfigSchema.extend({
 });
 export type ScannerConfig = z.infer<typeof scannerConfigSchema>;
 
-export const assistConfigSchema = baseConfigSchema.extend({
-  ASSIST_PORT: port(8090),
-  TELEGRAM_BOT_TOKEN: telegramBotToken.optional(),
-  API_URL: url(['http', 'https']),
-});
+export const assistConfigSchema = baseConfigSchema
+  .omit({ DATABASE_URL: true, DATABASE_SCHEMA: true, STORAGE_MODE: true, MONGO_URL: true, MONGO_DB: true })
+  .extend({
+    ASSIST_HOST: z.string().default('127.0.0.1'),
+    ASSIST_PORT: port(8090),
+    /** The API's base URL, which the bot calls on users' behalf and the proxy checks sessions against. */
+    API_URL: url(['http', 'https']).transform((u) => u.replace(/\/+$/, '')),
+    /** The app's origin: CORS admits it, and the bot's Mini App buttons open it. */
+    APP_ORIGIN: url(['http', 'https']).transform((u) => new URL(u).origin),
+    /** The same secret the API checks on its internal endpoints and the bot's per-user credentials. */
+    ASSIST_SERVICE_SECRET: z.string().min(32, 'must be at least 32 characters'),
+    /** Without it the bot is off; the LLM proxy still runs. */
+    TELEGRAM_BOT_TOKEN: telegramBotToken.optional(),
+    TELEGRAM_API_ROOT: telegramApiRoot,
+    /**
+     * Public HTTPS base URL where Telegram reaches this service. Set: webhook mode at
+     * /telegram/<TELEGRAM_WEBHOOK_PATH>. Unset: long polling (development).
+     */
+    TELEGRAM_WEBHOOK_URL: url(['https'])
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+    /** The secret path segment of the webhook URL. */
+    TELEGRAM_WEBHOOK_PATH: webhookToken.optional(),
+    /** Telegram sends it in X-Telegram-Bot-Api-Secret-Token; updates without it are refused. */
+    TELEGRAM_WEBHOOK_SECRET: webhookToken.optional(),
+    /** Assistant requests per user per minute. */
+    LLM_REQUESTS_PER_MIN: z.coerce.number().int().min(1).max(10_000).default(20),
+    /** Assistant tokens (prompt + completion) per user per UTC day. */
+    LLM_DAILY_TOKENS: z.coerce.number().int().min(100).max(100_000_000).default(50_000),
+    /** How long the proxy waits for an answer before giving up with 504. */
+    LLM_TIMEOUT_SEC: z.coerce.number().int().min(5).max(600).default(90),
+  });
 export type AssistConfig = z.infer<typeof assistConfigSchema>;
 
 export const appConfigSchema = z.object({
@@ -266,7 +345,10 @@ export function loadConfig<T extends z.ZodType>(
   const knows = (name: string) => schema instanceof z.ZodObject && name in schema.shape;
   for (const check of CROSS_CHECKS) {
     const problem = check(cleaned);
-    if (problem && knows(problem.slice(0, problem.indexOf(':')))) problems.push(problem);
+    const name = problem?.slice(0, problem.indexOf(':'));
+    // One line per variable: a missing variable is already named, whatever else would also need it.
+    if (problem && name && knows(name) && !problems.some((p) => p.startsWith(`${name}:`)))
+      problems.push(problem);
   }
   if (problems.length > 0) throw new ConfigError(service, problems);
   return (parsed as { data: z.infer<T> }).data;

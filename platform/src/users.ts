@@ -69,3 +69,42 @@ export async function getUser(db: Queryable, id: string): Promise<UserRecord | n
   const { rows } = await db.query('SELECT * FROM users WHERE id = $1', [id]);
   return rows[0] ? fromRow(rows[0]) : null;
 }
+
+export async function getUserByTelegramId(db: Queryable, telegramId: bigint): Promise<UserRecord | null> {
+  const { rows } = await db.query('SELECT * FROM users WHERE telegram_id = $1', [telegramId.toString()]);
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+/**
+ * Sets the language a user chose (stored as given: `localeOf` maps it when texts are written). In dual
+ * storage mode the change is mirrored like any other user change.
+ */
+export async function setUserLanguage(
+  db: Queryable,
+  userId: string,
+  language: string,
+  opts: { storageMode?: StorageMode } = {},
+): Promise<UserRecord | null> {
+  const { rows } = await db.query(
+    `WITH u AS (
+       UPDATE users SET language = $2, version = version + 1, updated_at = now()
+       WHERE id = $1 RETURNING *
+     ), mirror AS (
+       INSERT INTO outbox (kind, target, name, job_id, payload)
+       SELECT 'job', $4, $5, 'user-' || id || '-' || version,
+         jsonb_build_object('entity', 'user', 'id', id, 'version', version)
+       FROM u WHERE $3
+     )
+     SELECT * FROM u`,
+    [userId, language, opts.storageMode === 'dual', QUEUES.mirror, JOBS.mirror[0]],
+  );
+  return rows[0] ? fromRow(rows[0]) : null;
+}
+
+/** Marks whether Telegram can reach the user (false after a 403: they blocked the bot). */
+export async function setTelegramReachable(db: Queryable, userId: string, reachable: boolean): Promise<void> {
+  await db.query(
+    'UPDATE users SET telegram_reachable = $2, updated_at = now() WHERE id = $1 AND telegram_reachable <> $2',
+    [userId, reachable],
+  );
+}

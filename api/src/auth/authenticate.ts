@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { type Pool, type StorageMode, upsertTelegramUser } from '@amanat/platform';
+import { verifyAssistCredential } from '@amanat/core';
+import { getUserByTelegramId, type Pool, type StorageMode, upsertTelegramUser } from '@amanat/platform';
 import type { Request, Response } from 'express';
 import { ApiError } from '../http/problem.ts';
 import type { RateLimits } from '../http/rate-limit.ts';
@@ -44,14 +45,16 @@ export interface Authenticator {
 
 const MALFORMED = 'The Authorization header must be "Bearer <token>" or "tma <init data>"';
 const SESSION_INVALID = 'The session is unknown, expired or signed out';
+const SCHEMES = ['bearer', 'tma', 'assist'] as const;
+type Scheme = (typeof SCHEMES)[number];
 
-function credentialsOf(req: Request): { scheme: 'bearer' | 'tma'; credentials: string } {
+function credentialsOf(req: Request): { scheme: Scheme; credentials: string } {
   const header = req.get('authorization');
   if (!header) throw unauthenticated('auth_required', 'Sign in: send Authorization: Bearer <token>');
   const space = header.indexOf(' ');
-  const scheme = header.slice(0, space).toLowerCase();
+  const scheme = header.slice(0, space).toLowerCase() as Scheme;
   const credentials = header.slice(space + 1).trim();
-  if (space < 0 || credentials.length === 0 || (scheme !== 'bearer' && scheme !== 'tma')) {
+  if (space < 0 || credentials.length === 0 || !SCHEMES.includes(scheme)) {
     throw unauthenticated('auth_malformed', MALFORMED);
   }
   return { scheme, credentials };
@@ -69,15 +72,32 @@ export function createAuthenticator(deps: {
   secretKey: Buffer;
   maxAgeSec: number;
   storageMode: StorageMode;
+  /** ASSIST_SERVICE_SECRET: the key of the bot's per-user `Assist` credentials. */
+  serviceSecret: string;
 }): Authenticator {
   const fromInitData = async (initData: string) => {
     const valid = validateInitData(initData, { secretKey: deps.secretKey, maxAgeSec: deps.maxAgeSec });
     return callerFor(await userFromTelegram(deps.pool, valid.user, deps.storageMode), deps.staff, null);
   };
+  // The bot acting for one Telegram user. The user must exist already: the bot registers users through
+  // the internal endpoint, which is the one place a Telegram profile enters from the bot.
+  const fromAssist = async (credential: string) => {
+    const check = verifyAssistCredential(deps.serviceSecret, credential);
+    if (!check.ok) {
+      throw unauthenticated(
+        `assist_credential_${check.reason}`,
+        'The assist credential is malformed, expired or not signed with the service secret',
+      );
+    }
+    const user = await getUserByTelegramId(deps.pool, check.telegramId);
+    if (!user) throw unauthenticated('assist_user_unknown', 'No user has this Telegram id yet');
+    return callerFor(user, deps.staff, null);
+  };
   return {
     async authenticate(req) {
       const { scheme, credentials } = credentialsOf(req);
       if (scheme === 'tma') return fromInitData(credentials);
+      if (scheme === 'assist') return fromAssist(credentials);
       const session = await deps.sessions.get(credentials);
       if (!session) throw unauthenticated('session_invalid', SESSION_INVALID);
       return callerFor(sessionUser(session), deps.staff, session.id);
@@ -87,6 +107,12 @@ export function createAuthenticator(deps: {
       if (scheme === 'tma') {
         await deps.limits.limitIp(req, res);
         const caller = await fromInitData(credentials);
+        await deps.limits.limitUser(caller.user.id, res);
+        return caller;
+      }
+      if (scheme === 'assist') {
+        // All bot traffic comes from the assist service's address, so only the user's own limit applies.
+        const caller = await fromAssist(credentials);
         await deps.limits.limitUser(caller.user.id, res);
         return caller;
       }

@@ -1,11 +1,12 @@
-import { getUser } from '@amanat/platform';
+import { LOCALES } from '@amanat/core';
+import { getUser, setTelegramReachable, setUserLanguage } from '@amanat/platform';
 import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { ApiError } from '../http/problem.ts';
 import { defineRoute, type RouteDef } from '../http/route.ts';
 import { personText } from '../http/text.ts';
 import { callerFor, userFromTelegram } from './authenticate.ts';
-import { signInitData, validateInitData } from './telegram-init-data.ts';
+import { signInitData, telegramUserSchema, validateInitData } from './telegram-init-data.ts';
 import { sessionViewSchema, userView, userViewSchema } from './user-view.ts';
 
 /** Issues a session for a user and answers with it; every sign-in path ends here. */
@@ -53,7 +54,45 @@ export function authRoutes(ctx: ApiContext): RouteDef[] {
       tag: 'auth',
       auth: 'user',
       response: userViewSchema,
-      handler: async ({ caller }) => userView(caller.user, caller),
+      // Read fresh rather than from the session, which keeps the profile as it was at sign-in.
+      handler: async ({ caller }) =>
+        userView((await getUser(ctx.pool, caller.user.id)) ?? caller.user, caller),
+    }),
+    defineRoute({
+      method: 'patch',
+      path: '/api/auth/me',
+      operationId: 'updateMe',
+      summary: "Change the signed-in user's settings (the language Amanat writes in)",
+      tag: 'auth',
+      auth: 'user',
+      body: z.strictObject({ language: z.enum(LOCALES) }),
+      response: userViewSchema,
+      handler: async ({ body, caller }) => {
+        const user = await setUserLanguage(ctx.pool, caller.user.id, body.language, {
+          storageMode: ctx.config.STORAGE_MODE,
+        });
+        if (!user) throw new ApiError(401, 'session_invalid', 'The user no longer exists');
+        return userView(user, caller);
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/api/internal/telegram-users',
+      operationId: 'registerTelegramUser',
+      summary: 'A Telegram user wrote to the bot: create or refresh them (assist only)',
+      description:
+        'The bot registers each user it hears from before acting for them with an `Assist` credential. ' +
+        'Writing to the bot also means Telegram can reach them again, after an earlier block.',
+      tag: 'internal',
+      auth: 'service',
+      body: z.strictObject({ telegramUser: telegramUserSchema }),
+      response: userViewSchema,
+      errors: [401],
+      handler: async ({ body }) => {
+        const user = await userFromTelegram(ctx.pool, body.telegramUser, ctx.config.STORAGE_MODE);
+        await setTelegramReachable(ctx.pool, user.id, true);
+        return userView(user, callerFor(user, ctx.staff, null));
+      },
     }),
     defineRoute({
       method: 'post',

@@ -36,7 +36,7 @@ export interface RouteDef<
   Q extends Schema | undefined = Schema | undefined,
   B extends Schema | undefined = Schema | undefined,
 > {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'patch' | 'delete';
   /** Express-style path, e.g. /api/deals/:id. */
   path: string;
   operationId: string;

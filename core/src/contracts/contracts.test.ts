@@ -43,9 +43,9 @@ describe('queue contracts', () => {
     expect(
       deadlineJobId({ dealId: DEAL, kind: 'inspection-end', version: 4, dueAt: '2026-01-01T00:00:00.000Z' }),
     ).toBe(`${DEAL}-inspection-end-4`);
-    expect(
-      notificationJobId({ eventId: USER, dealId: DEAL, recipientUserId: DEAL, channel: 'telegram' }),
-    ).toBe(`${USER}-${DEAL}-telegram`);
+    expect(notificationJobId({ eventId: USER, recipientUserId: DEAL, channel: 'telegram' })).toBe(
+      `${USER}-${DEAL}-telegram`,
+    );
     expect(mirrorJobId({ entity: 'deal', id: DEAL, version: 2 })).toBe(`deal-${DEAL}-2`);
     expect(codeOf(() => jobId('a:b'))).toBe('job_id_invalid');
     expect(jobId(12, 34)).toBe('12-34');

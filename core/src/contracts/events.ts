@@ -13,6 +13,8 @@ export const dealEventSchema = z.object({
   id: z.uuid(),
   dealId: z.uuid(),
   version: z.number().int().positive(),
+  /** The activity-log entry this event reports. */
+  seq: z.number().int().positive(),
   action: z.string(),
   state: z.enum(DEAL_STATES),
   needsReview: z.boolean(),

@@ -61,12 +61,15 @@ export const paymentJobId = (
 export const notificationJobSchema = z.object({
   eventId: z.uuid(),
   dealId: z.uuid(),
+  /** The activity entry the event reports: the worker reads what happened from the log, not the job. */
+  seq: z.number().int().positive(),
   recipientUserId: z.uuid(),
   channel: z.literal('telegram'),
 });
 export type NotificationJob = z.infer<typeof notificationJobSchema>;
-export const notificationJobId = (j: NotificationJob): string =>
-  jobId(j.eventId, j.recipientUserId, j.channel);
+export const notificationJobId = (
+  j: Pick<NotificationJob, 'eventId' | 'recipientUserId' | 'channel'>,
+): string => jobId(j.eventId, j.recipientUserId, j.channel);
 
 export const deadlineKindSchema = z.enum(['payment-window', 'delivery-deadline', 'inspection-end']);
 export type DeadlineKind = z.infer<typeof deadlineKindSchema>;
@@ -97,15 +100,26 @@ export const mirrorJobSchema = z.object({
 export type MirrorJob = z.infer<typeof mirrorJobSchema>;
 export const mirrorJobId = (j: MirrorJob): string => jobId(j.entity, j.id, j.version);
 
+/** One turn of the conversation as the client sent it; system prompts and tools are the server's. */
+export const llmMessageSchema = z.object({
+  role: z.enum(['user', 'assistant']),
+  content: z.string().max(32_000),
+});
+export type LlmMessage = z.infer<typeof llmMessageSchema>;
+
+/**
+ * An assistant request. It carries ids and the conversation, never a credential: the worker resolves the
+ * user from `userId` itself and runs every tool with that user's own access. The answer streams on
+ * `llmStreamChannel(requestId)`.
+ */
 export const llmJobSchema = z.object({
   requestId: z.uuid(),
   userId: z.uuid(),
-  messages: z
-    .array(
-      z.object({ role: z.enum(['system', 'user', 'assistant', 'tool']), content: z.string().max(32_000) }),
-    )
-    .min(1)
-    .max(100),
+  messages: z.array(llmMessageSchema).min(1).max(100),
+  /** Where the answer is shown: the app renders Markdown, the bot gets plain text. */
+  surface: z.enum(['app', 'bot']),
+  /** Upper bound on completion tokens the client asked for, within the server's own cap. */
+  maxTokens: z.number().int().positive().max(8192).optional(),
 });
 export type LlmJob = z.infer<typeof llmJobSchema>;
 

@@ -23,6 +23,12 @@ export const redisKeys = (prefix: string) => ({
   undeliveredEvents: (chainId: number) => `${prefix}:undelivered:${chainId}`,
   /** Marks a payment webhook id the API has accepted, for dedupe across retries and replays. */
   callbackSeen: (webhookId: string) => `${prefix}:callback-seen:${webhookId}`,
+  /** Next moment (ms) a Telegram message may go to a chat: Telegram allows about one per second per chat. */
+  telegramChatSlot: (chatId: bigint | number | string) => `${prefix}:tg-chat:${chatId}`,
+  /** Assistant requests a user made in the current minute window (per-user rate limit). */
+  llmRate: (userId: string) => `${prefix}:llm-rate:${userId}`,
+  /** Assistant tokens a user spent on a UTC day (YYYY-MM-DD): the daily quota. */
+  llmTokens: (userId: string, day: string) => `${prefix}:llm-tokens:${userId}:${day}`,
   /** Pub/sub channel for deal events. */
   channel: (name: string) => `${prefix}:${name}`,
   /** BullMQ's own prefix for every queue. */

@@ -35,6 +35,7 @@ export function dealEffects(input: {
     id: randomUUID(),
     dealId: after.id,
     version: after.version,
+    seq: entry.seq,
     action: input.transition.action,
     state: after.state,
     needsReview: after.needsReview,

@@ -163,6 +163,7 @@ export class OutboxRelay {
           const data = {
             eventId: event.id,
             dealId: event.dealId,
+            seq: event.seq,
             recipientUserId,
             channel: 'telegram' as const,
           };
