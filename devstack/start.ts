@@ -61,6 +61,36 @@ const PROCESS_SETTINGS: Record<string, { nodeArgs: readonly string[]; env: Recor
   scanner: SCANNER_PROCESS,
 };
 
+/**
+ * The bot runs only with a token Telegram knows. Without one the API still needs a token to check init
+ * data, so it gets the generated development token and the bot and the notifications stay off.
+ */
+async function resolveBot(
+  devToken: string,
+  apiRoot: string,
+): Promise<{ token: string; username: string; real: boolean; note: string }> {
+  const given = process.env.TELEGRAM_BOT_TOKEN;
+  if (!given) {
+    return {
+      token: devToken,
+      username: process.env.TELEGRAM_BOT_USERNAME ?? 'amanat_dev_bot',
+      real: false,
+      note: 'off: no TELEGRAM_BOT_TOKEN (put one from @BotFather in .env to run the bot and Telegram notifications)',
+    };
+  }
+  // The username makes t.me links; Telegram says what it is, unless .env says it already.
+  const me = await fetch(`${apiRoot}/bot${given}/getMe`, { signal: AbortSignal.timeout(10_000) })
+    .then((r) => r.json() as Promise<{ ok: boolean; description?: string; result?: { username: string } }>)
+    .catch(() => null);
+  if (me && !me.ok) {
+    throw new Error(`Telegram refused TELEGRAM_BOT_TOKEN (${me.description ?? 'getMe failed'}): check the token in .env`);
+  }
+  const username = process.env.TELEGRAM_BOT_USERNAME ?? me?.result?.username ?? 'amanat_dev_bot';
+  // Unreachable is not fatal: the bot keeps retrying and everything else runs meanwhile.
+  const note = me ? `on: @${username}` : `on, but Telegram is unreachable from here (the bot keeps retrying)`;
+  return { token: given, username, real: true, note };
+}
+
 function startService(name: string, color: string, env: NodeJS.ProcessEnv): ChildProcess {
   const settings = PROCESS_SETTINGS[name] ?? { nodeArgs: [], env: {} };
   const child = spawn(process.execPath, [...settings.nodeArgs, join(root, name, 'src', 'main.ts')], {
@@ -110,14 +140,17 @@ try {
   const secrets = loadDevSecrets(join(dataDir, 'secrets.json'));
 
   const appPort = process.env.APP_PORT ?? '3000';
+  const bot = await resolveBot(
+    secrets.TELEGRAM_DEV_BOT_TOKEN,
+    process.env.TELEGRAM_API_ROOT ?? 'https://api.telegram.org',
+  );
   const env: NodeJS.ProcessEnv = {
     NODE_ENV: 'development',
     CHECKPOINT_FILE: join(dataDir, 'checkpoints.jsonl'),
     ...secrets,
-    // Development sign-in with init data signed by the generated bot token; Telegram ids 1 and 2 are the
-    // local operator and arbitrator.
-    TELEGRAM_BOT_TOKEN: secrets.TELEGRAM_DEV_BOT_TOKEN,
-    TELEGRAM_BOT_USERNAME: 'amanat_dev_bot',
+    // Development sign-in with init data signed by the bot token (the generated one unless .env has a
+    // real one); Telegram ids 1 and 2 are the local operator and arbitrator.
+    TELEGRAM_BOT_USERNAME: bot.username,
     DEV_SIGN_IN: 'true',
     OPERATOR_TELEGRAM_IDS: '1',
     ARBITRATOR_TELEGRAM_IDS: '2',
@@ -128,12 +161,15 @@ try {
     DATABASE_URL: postgres.url,
     REDIS_URL: redis.url,
     RPC_URLS: chain.rpcUrls,
+    TELEGRAM_BOT_TOKEN: bot.token,
   };
   const apiPort = env.API_PORT ?? '8080';
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   env.PAYMENT_CALLBACK_URL ??= `${apiUrl}/api/payment/callback`;
   env.SCAN_CHECKPOINT_DIR ??= join(dataDir, 'scan-checkpoints');
   env.SCAN_INTERVAL_MS ??= '1000';
+  env.API_URL ??= apiUrl;
+  const assistPort = env.ASSIST_PORT ?? '8090';
   // For `npm run demo:pay`: where this run's database and chain are (they sit on free ports).
   writeFileSync(
     join(dataDir, RUNNING_FILE),
@@ -158,7 +194,11 @@ try {
       log(`${name}: not built yet, skipped`);
       return;
     }
-    children.set(name, startService(name, COLORS[i % COLORS.length] as string, env));
+    // Only the API may hold the development token: the bot and the notification worker would only ever
+    // get 401s from Telegram with it.
+    const serviceEnv = { ...env };
+    if (!bot.real && name !== 'api') delete serviceEnv.TELEGRAM_BOT_TOKEN;
+    children.set(name, startService(name, COLORS[i % COLORS.length] as string, serviceEnv));
     started.push(name);
   });
 
@@ -172,6 +212,12 @@ try {
     lines.push(`  Workers:    health at http://127.0.0.1:${env.WORKERS_HEALTH_PORT ?? '8070'}/readyz`);
   if (started.includes('scanner'))
     lines.push(`  Scanner:    health at http://127.0.0.1:${env.SCANNER_HEALTH_PORT ?? '8060'}/readyz`);
+  if (started.includes('assist')) {
+    lines.push(
+      `  Assistant:  http://127.0.0.1:${assistPort}/v1/chat/completions  (OpenAI-compatible; ${env.LLM_PROVIDERS ? 'LLM_PROVIDERS' : 'the built-in responder: set LLM_PROVIDERS for a real model'})`,
+    );
+    lines.push(`  Telegram bot: ${bot.note}`);
+  }
   if (!process.env.RPC_URLS)
     lines.push(
       '  Pay a deal: npm run demo:pay -- <dealId>  (from a funded local account, waits until funded)',

@@ -26,7 +26,7 @@ import { createTestDatabase, deleteKeysWithPrefix, type TestDatabase, testEnv } 
 const root = join(import.meta.dirname, '..');
 const NODE = process.execPath;
 
-export type ServiceName = 'api' | 'workers' | 'scanner';
+export type ServiceName = 'api' | 'workers' | 'scanner' | 'assist';
 
 export interface ServiceProcess {
   name: ServiceName;
@@ -54,6 +54,7 @@ export interface Pipeline {
   prefix: string;
   redisUrl: string;
   apiUrl: string;
+  assistUrl: string;
   services: Map<ServiceName, ServiceProcess>;
   start(name: ServiceName): Promise<ServiceProcess>;
   /** Starts api, workers and scanner, in that order (the scanner posts to the API). */
@@ -77,7 +78,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const redisUrl = opts.redisUrl ?? testEnv().redisUrl;
   const prefix = `e2e-${randomBytes(5).toString('hex')}`;
   const tmp = mkdtempSync(join(tmpdir(), 'amanat-e2e-'));
-  const [apiPort, workersPort, scannerPort] = await Promise.all([
+  const [apiPort, workersPort, scannerPort, assistPort] = await Promise.all([
+    findFreePort(),
     findFreePort(),
     findFreePort(),
     findFreePort(),
@@ -128,11 +130,20 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
       SCAN_CHECKPOINT_DIR: join(tmp, 'scan-checkpoints'),
       ...opts.env?.scanner,
     },
+    assist: {
+      ...common,
+      ASSIST_PORT: String(assistPort),
+      API_URL: apiUrl,
+      APP_ORIGIN: 'http://app.test',
+      ASSIST_SERVICE_SECRET: TEST_SERVICE_SECRET,
+      ...opts.env?.assist,
+    },
   };
   const readyUrl: Record<ServiceName, string> = {
     api: `${apiUrl}/readyz`,
     workers: `http://127.0.0.1:${workersPort}/readyz`,
     scanner: `http://127.0.0.1:${scannerPort}/readyz`,
+    assist: `http://127.0.0.1:${assistPort}/readyz`,
   };
 
   const services = new Map<ServiceName, ServiceProcess>();
@@ -185,6 +196,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     prefix,
     redisUrl,
     apiUrl,
+    assistUrl: `http://127.0.0.1:${assistPort}`,
     services,
     start,
     async startAll() {

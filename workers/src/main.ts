@@ -27,11 +27,13 @@ import { Queue, Worker } from 'bullmq';
 import { CheckpointWriter } from './checkpoint-writer.ts';
 import { createDeadlineHandlers } from './deadlines/handlers.ts';
 import { checkHandlers, dispatch, type JobHandler } from './handlers.ts';
+import { startLlmWorker } from './llm/start.ts';
 import {
   createMaintenanceHandlers,
   runWatchSetRebuild,
   scheduleMaintenance,
 } from './maintenance/handlers.ts';
+import { startNotificationsWorker } from './notifications/start.ts';
 import { createPaymentHandlers } from './payments/verify-payment.ts';
 
 const { config, signingKey, registry } = startupOrExit(() => {
@@ -131,6 +133,28 @@ if (config.STORAGE_MODE === 'dual' && config.MONGO_URL) {
   checkHandlers('mirror', handlers);
   workers.push(new Worker(QUEUES.mirror, dispatch(handlers), workerOptions));
 }
+const notifications = startNotificationsWorker({
+  pool,
+  registry,
+  config,
+  logger,
+  connection: workerConnection,
+  producer,
+  prefix: config.REDIS_PREFIX,
+  workerOptions,
+});
+workers.push(notifications.worker);
+
+const llm = await startLlmWorker({
+  pool,
+  registry,
+  config,
+  logger,
+  connection: workerConnection,
+  publisher: producer,
+  prefix: config.REDIS_PREFIX,
+  workerOptions,
+});
 for (const w of workers)
   w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err }, 'job failed'));
 
@@ -163,6 +187,8 @@ logger.info(
 
 onShutdown(logger, [
   ['workers', () => Promise.all(workers.map((w) => w.close()))],
+  ['llm', () => llm.close()],
+  ['notifications', () => notifications.close()],
   ['maintenance', async () => Promise.all([maintenance.close(), maintenanceQueue.close()])],
   ['outbox relay', () => relay.stop()],
   ['checkpoints', () => checkpoints.stop()],

@@ -42,6 +42,8 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
  */
 export const QUEUE_JOB_OPTIONS: Partial<Record<string, JobsOptions>> = {
   [QUEUES.mirror]: { attempts: 17 },
+  // A Telegram outage of a few hours still ends with the message delivered (1 s doubling: about 9 h).
+  [QUEUES.notifications]: { attempts: 15 },
 };
 
 const PRUNE_EVERY_MS = 3600_000;

@@ -1,0 +1,154 @@
+import {
+  type AssetRegistry,
+  JOBS,
+  localeOf,
+  type NotificationJob,
+  notificationJobSchema,
+} from '@amanat/core';
+import type { Pool } from '@amanat/platform';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import { type Telegram, TelegramError } from 'telegraf';
+import { z } from 'zod';
+import type { JobHandler } from '../handlers.ts';
+import type { ChatThrottle } from './chat-throttle.ts';
+import {
+  loadNotificationContext,
+  recordSent,
+  recordSkipped,
+  recordUnreachable,
+  type SkipReason,
+} from './deliveries.ts';
+import { renderNotification } from './render.ts';
+
+/** A Bot API call that hangs is given up (and retried) long before BullMQ would think the worker stalled. */
+const SEND_TIMEOUT_MS = 30_000;
+
+export type NotificationOutcome =
+  | { outcome: 'sent'; chatId: number; messageId: number }
+  | { outcome: 'skipped'; reason: SkipReason }
+  /** Handled by an earlier run (a retry, a re-added job, a replayed outbox): nothing sent. */
+  | { outcome: 'duplicate' };
+
+export interface NotificationDeps {
+  pool: Pool;
+  registry: AssetRegistry;
+  /** Null: no bot token, Telegram notifications are off. */
+  telegram: Telegram | null;
+  throttle: ChatThrottle;
+  /** The app's HTTPS origin for the Mini App button; null sends no button. */
+  webAppOrigin: string | null;
+  logger: Logger;
+}
+
+/**
+ * The chat slot a delayed job reserved, kept in its data so the run it was delayed for sends without
+ * reserving again. Tied to the attempt: a retry after a failure reserves afresh.
+ */
+const heldSlotSchema = z.object({ chatSlot: z.object({ at: z.number(), attempt: z.number().int() }) });
+
+/** Waits for the chat's next slot as a delayed job (no attempt spent, no worker slot held) when it is not now. */
+async function takeChatSlot(
+  job: Job,
+  throttle: ChatThrottle,
+  chatId: number,
+  notBeforeMs = 0,
+): Promise<void> {
+  const held = heldSlotSchema.safeParse(job.data);
+  if (notBeforeMs === 0 && held.success && held.data.chatSlot.attempt === job.attemptsMade) return;
+  const wait = await throttle.reserve(chatId, notBeforeMs);
+  if (wait <= 0) return;
+  const at = Date.now() + wait;
+  await job.updateData({ ...job.data, chatSlot: { at, attempt: job.attemptsMade } });
+  await job.moveToDelayed(at, job.token);
+  throw new DelayedError();
+}
+
+/** Telegram says the bot can never reach this chat: blocked, deactivated, or the user never started it. */
+const isUnreachable = (err: TelegramError): boolean =>
+  err.code === 403 || (err.code === 400 && /chat not found/i.test(err.description));
+
+/**
+ * The `notifications` queue's handler: one Telegram message per (deal event, party).
+ *
+ * Idempotent through `notification_deliveries`: a job whose row exists completes without sending, and a
+ * row is written for every outcome, so retries, restarts, re-added jobs and a replayed outbox never send
+ * twice. Duplicates remain possible in one window only: Telegram accepted the message and the process
+ * died (or lost its job lock by stalling) before it wrote the row. The Bot API has no idempotency key, so
+ * nothing on our side can tell that the message went out; the job runs again and sends it a second time.
+ */
+export function createNotificationHandlers(deps: NotificationDeps): Record<string, JobHandler> {
+  const { pool, registry, telegram, throttle, logger } = deps;
+
+  async function handle(job: Job): Promise<NotificationOutcome> {
+    const parsed = notificationJobSchema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid notification job: ${parsed.error.message}`);
+    const n: NotificationJob = parsed.data;
+
+    const ctx = await loadNotificationContext(pool, n);
+    if (ctx.handled) return { outcome: 'duplicate' };
+    const { deal, role, recipient, entry } = ctx;
+    if (!deal) throw new UnrecoverableError(`no deal ${n.dealId}`);
+    // Deal events go to its parties only; anything else is a bug upstream, kept visible as a failed job.
+    if (!role || !recipient) {
+      throw new UnrecoverableError(`user ${n.recipientUserId} is not a party of deal ${n.dealId}`);
+    }
+    if (!entry) throw new UnrecoverableError(`deal ${n.dealId} has no activity entry ${n.seq}`);
+
+    const skip = async (reason: SkipReason): Promise<NotificationOutcome> => {
+      await recordSkipped(pool, n, reason);
+      return { outcome: 'skipped', reason };
+    };
+    if (!telegram) return skip('bot_off');
+    if (recipient.telegramId === null) return skip('no_telegram');
+    if (!recipient.reachable) return skip('unreachable');
+    // Telegram ids have at most 52 significant bits: exact as a number.
+    const chatId = Number(recipient.telegramId);
+
+    await takeChatSlot(job, throttle, chatId);
+    const message = renderNotification({
+      entry,
+      deal,
+      recipient: { userId: n.recipientUserId, role, locale: localeOf(recipient.language) },
+      registry,
+      webAppOrigin: deps.webAppOrigin,
+    });
+
+    let messageId: number;
+    try {
+      const sent = await telegram.callApi(
+        'sendMessage',
+        { chat_id: chatId, ...message },
+        // node-fetch takes the platform's AbortSignal; telegraf's typing names a polyfill's.
+        { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) as never },
+      );
+      messageId = sent.message_id;
+    } catch (err) {
+      if (!(err instanceof TelegramError)) throw err; // network: retried with backoff
+      if (err.code === 429) {
+        const retryAfterSec = err.parameters?.retry_after ?? 1;
+        logger.info({ jobId: job.id, retryAfterSec }, 'Telegram asked to slow down; waiting');
+        await takeChatSlot(job, throttle, chatId, retryAfterSec * 1000);
+        throw err; // not reached: a wait after retry_after always delays the job
+      }
+      if (isUnreachable(err)) {
+        await recordUnreachable(pool, n);
+        logger.info(
+          { userId: n.recipientUserId, code: err.code },
+          'user cannot get bot messages; marked unreachable',
+        );
+        return { outcome: 'skipped', reason: 'unreachable' };
+      }
+      // The request itself is wrong: sending it again cannot help, so it fails at once, visible in bull-board.
+      if (err.code === 400) throw new UnrecoverableError(`Telegram refused the message: ${err.description}`);
+      throw err; // 5xx, 401, 409, …: retried with backoff
+    }
+    // The window: if the process dies here, Telegram has the message and we do not know it (see above).
+    if (!(await recordSent(pool, n, { chatId, messageId }))) {
+      logger.warn({ jobId: job.id }, 'notification sent by two runs of one job (a stalled run came back)');
+    }
+    return { outcome: 'sent', chatId, messageId };
+  }
+
+  return { [JOBS.notifications[0]]: handle };
+}

@@ -1,0 +1,75 @@
+import {
+  type ActivityEntry,
+  type AssetRef,
+  type AssetRegistry,
+  dealNotificationText,
+  type Locale,
+  type NotificationAsset,
+  type NotificationRole,
+} from '@amanat/core';
+import type { NotifiedDeal } from './deliveries.ts';
+
+/** A Bot API sendMessage body without the chat: HTML text and, when the app is on HTTPS, its button. */
+export interface RenderedNotification {
+  text: string;
+  parse_mode: 'HTML';
+  link_preview_options: { is_disabled: true };
+  reply_markup?: { inline_keyboard: Array<Array<{ text: string; web_app: { url: string } }>> };
+}
+
+export type NotifiedEntry = Pick<ActivityEntry, 'action' | 'actor' | 'stateBefore' | 'stateAfter' | 'facts'>;
+
+/** An asset the registry no longer lists is shown in base units rather than with guessed decimals. */
+const UNKNOWN_ASSET: NotificationAsset = { symbol: 'units', decimals: 0 };
+
+function assetFormat(registry: AssetRegistry, ref: AssetRef): NotificationAsset {
+  const token = registry.findToken(ref);
+  return token ? { symbol: token.symbol, decimals: token.decimals } : UNKNOWN_ASSET;
+}
+
+/**
+ * The message for one party about one activity entry. `webAppOrigin` is the app's HTTPS origin, or null
+ * when there is none Telegram would open (it accepts only https web_app URLs): then there is no button.
+ */
+export function renderNotification(input: {
+  entry: NotifiedEntry;
+  deal: NotifiedDeal;
+  recipient: { userId: string; role: NotificationRole; locale: Locale };
+  registry: AssetRegistry;
+  webAppOrigin: string | null;
+}): RenderedNotification {
+  const { entry, deal, recipient, registry } = input;
+  const { text, button } = dealNotificationText(
+    {
+      action: entry.action,
+      stateBefore: entry.stateBefore,
+      stateAfter: entry.stateAfter,
+      facts: entry.facts,
+      actor: entry.actor,
+      recipient: { userId: recipient.userId, role: recipient.role },
+      deal: {
+        title: deal.title,
+        amountDue: deal.amountDue,
+        asset: assetFormat(registry, deal.asset),
+        deadlines: deal.deadlines,
+      },
+      assetOf: (ref) =>
+        registry.findToken({ chainId: ref.chainId, token: ref.token as AssetRef['token'] })
+          ? assetFormat(registry, { chainId: ref.chainId, token: ref.token as AssetRef['token'] })
+          : undefined,
+    },
+    recipient.locale,
+  );
+  return {
+    text,
+    parse_mode: 'HTML',
+    link_preview_options: { is_disabled: true },
+    ...(input.webAppOrigin
+      ? {
+          reply_markup: {
+            inline_keyboard: [[{ text: button, web_app: { url: `${input.webAppOrigin}/deals/${deal.id}` } }]],
+          },
+        }
+      : {}),
+  };
+}
