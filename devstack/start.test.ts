@@ -38,7 +38,17 @@ describe('npm start (devstack/start.ts)', () => {
     // No configuration at all: the launcher must resolve every piece itself.
     const scannerPort = await findFreePort();
     env.SCANNER_HEALTH_PORT = String(scannerPort);
-    for (const name of ['DATABASE_URL', 'REDIS_URL', 'RPC_URLS', 'CHECKPOINT_SIGNING_KEY', 'NODE_ENV'])
+    const assistPort = await findFreePort();
+    env.ASSIST_PORT = String(assistPort);
+    for (const name of [
+      'DATABASE_URL',
+      'REDIS_URL',
+      'RPC_URLS',
+      'CHECKPOINT_SIGNING_KEY',
+      'NODE_ENV',
+      'TELEGRAM_BOT_TOKEN',
+      'LLM_PROVIDERS',
+    ])
       delete env[name];
     child = spawn(process.execPath, [join(root, 'devstack/start.ts')], {
       cwd: root,
@@ -98,6 +108,23 @@ describe('npm start (devstack/start.ts)', () => {
     });
     expect(created.status).toBe(201);
     expect(output).toMatch(/\[scanner\].*"scanner started"/);
+
+    // Without a bot token the banner says the bot is off and why; the assistant answers anyway, with the
+    // built-in responder, for the same session.
+    expect(output).toContain('Telegram bot: off: no TELEGRAM_BOT_TOKEN');
+    const assistant = `http://127.0.0.1:${assistPort}`;
+    expect(output).toContain(`Assistant:  ${assistant}/v1/chat/completions`);
+    const answer = await fetch(`${assistant}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...json, ...auth },
+      body: JSON.stringify({
+        model: 'amanat-assistant',
+        messages: [{ role: 'user', content: 'What are the fees?' }],
+      }),
+    });
+    expect(answer.status).toBe(200);
+    const completion = (await answer.json()) as { choices: Array<{ message: { content: string } }> };
+    expect(completion.choices[0]?.message.content).toMatch(/basic assistant/i);
 
     // The documented demo: a buyer joins and both accept, then `npm run demo:pay -- <dealId>` pays the
     // deposit address on the local chain and the deal shows funded (scanner → API → workers).

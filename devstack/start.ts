@@ -83,7 +83,9 @@ async function resolveBot(
     .then((r) => r.json() as Promise<{ ok: boolean; description?: string; result?: { username: string } }>)
     .catch(() => null);
   if (me && !me.ok) {
-    throw new Error(`Telegram refused TELEGRAM_BOT_TOKEN (${me.description ?? 'getMe failed'}): check the token in .env`);
+    throw new Error(
+      `Telegram refused TELEGRAM_BOT_TOKEN (${me.description ?? 'getMe failed'}): check the token in .env`,
+    );
   }
   const username = process.env.TELEGRAM_BOT_USERNAME ?? me?.result?.username ?? 'amanat_dev_bot';
   // Unreachable is not fatal: the bot keeps retrying and everything else runs meanwhile.
