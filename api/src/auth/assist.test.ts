@@ -1,6 +1,6 @@
 import { mintAssistCredential } from '@amanat/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, startTestApi, TEST_SERVICE_SECRET, type TestApi } from '../testing.ts';
+import { expectProblem, OPERATOR_TG, startTestApi, TEST_SERVICE_SECRET, type TestApi } from '../testing.ts';
 
 /**
  * The bot acts for Telegram users with per-user `Assist` credentials signed with the service secret,
@@ -140,5 +140,37 @@ describe('PATCH /api/auth/me', () => {
     );
     expectProblem(await t.call('PATCH', '/api/auth/me', { body: { language: 'ru' } }), 401, 'auth_required');
     expect((await t.call('GET', '/api/auth/me', { token })).body.language).toBe('en');
+  });
+});
+
+describe('what an Assist credential may do', () => {
+  it('reads and changes the language, but never acts on deals or with staff powers', async () => {
+    const sellerToken = await t.signIn(61_030);
+    const deal = await t.createDeal(sellerToken);
+    await register({ id: 61_031, first_name: 'Bot user' });
+    const refused = await t.call('POST', '/api/deals/join', {
+      headers: assist(61_031),
+      body: { code: deal.invite.code, address: '0xAb5801a7D398351b8bE11C439e05C5B3259aeC9B' },
+    });
+    expectProblem(refused, 403, 'assist_read_only');
+    expect(
+      (await t.call('GET', `/api/invites/${deal.invite.code}`, { headers: assist(61_031) })).status,
+    ).toBe(200);
+    const lang = await t.call('PATCH', '/api/auth/me', { headers: assist(61_031), body: { language: 'ru' } });
+    expect(lang.body.language).toBe('ru');
+    const { rows } = await t.db.pool.query('SELECT count(*)::int AS n FROM deal_parties WHERE deal_id = $1', [
+      deal.id,
+    ]);
+    expect(rows[0].n).toBe(1);
+
+    // An operator's Telegram id through the bot is an ordinary user.
+    await register({ id: OPERATOR_TG, first_name: 'Op' });
+    const me = await t.call('GET', '/api/auth/me', { headers: assist(OPERATOR_TG) });
+    expect(me.body.roles).toEqual([]);
+    expectProblem(
+      await t.call('GET', '/api/admin/reviews', { headers: assist(OPERATOR_TG) }),
+      403,
+      'operator_only',
+    );
   });
 });

@@ -43,6 +43,8 @@ export interface Authenticator {
   admit(req: Request, res: Response): Promise<Caller>;
 }
 
+const NO_STAFF: StaffIds = { operators: new Set(), arbitrators: new Set() };
+
 const MALFORMED = 'The Authorization header must be "Bearer <token>" or "tma <init data>"';
 const SESSION_INVALID = 'The session is unknown, expired or signed out';
 const SCHEMES = ['bearer', 'tma', 'assist'] as const;
@@ -80,8 +82,23 @@ export function createAuthenticator(deps: {
     return callerFor(await userFromTelegram(deps.pool, valid.user, deps.storageMode), deps.staff, null);
   };
   // The bot acting for one Telegram user. The user must exist already: the bot registers users through
-  // the internal endpoint, which is the one place a Telegram profile enters from the bot.
-  const fromAssist = async (credential: string) => {
+  // the internal endpoint, which is the one place a Telegram profile enters from the bot. The bot only
+  // reads and changes the user's language, so that is all the credential allows, and never with staff
+  // powers: a compromised assist process must not move money or judge disputes for anyone.
+  const fromAssist = async (credential: string, req: Request) => {
+    if (
+      !(
+        req.method === 'GET' ||
+        req.method === 'HEAD' ||
+        (req.method === 'PATCH' && req.path === '/api/auth/me')
+      )
+    ) {
+      throw new ApiError(
+        403,
+        'assist_read_only',
+        'Assist credentials only read, and change the language; act in the app instead',
+      );
+    }
     const check = verifyAssistCredential(deps.serviceSecret, credential);
     if (!check.ok) {
       throw unauthenticated(
@@ -91,13 +108,13 @@ export function createAuthenticator(deps: {
     }
     const user = await getUserByTelegramId(deps.pool, check.telegramId);
     if (!user) throw unauthenticated('assist_user_unknown', 'No user has this Telegram id yet');
-    return callerFor(user, deps.staff, null);
+    return callerFor(user, NO_STAFF, null);
   };
   return {
     async authenticate(req) {
       const { scheme, credentials } = credentialsOf(req);
       if (scheme === 'tma') return fromInitData(credentials);
-      if (scheme === 'assist') return fromAssist(credentials);
+      if (scheme === 'assist') return fromAssist(credentials, req);
       const session = await deps.sessions.get(credentials);
       if (!session) throw unauthenticated('session_invalid', SESSION_INVALID);
       return callerFor(sessionUser(session), deps.staff, session.id);
@@ -112,7 +129,7 @@ export function createAuthenticator(deps: {
       }
       if (scheme === 'assist') {
         // All bot traffic comes from the assist service's address, so only the user's own limit applies.
-        const caller = await fromAssist(credentials);
+        const caller = await fromAssist(credentials, req);
         await deps.limits.limitUser(caller.user.id, res);
         return caller;
       }

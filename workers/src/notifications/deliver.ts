@@ -21,8 +21,27 @@ import {
 } from './deliveries.ts';
 import { renderNotification } from './render.ts';
 
-/** A Bot API call that hangs is given up (and retried) long before BullMQ would think the worker stalled. */
+/**
+ * A Bot API call that hangs is given up (and retried) long before BullMQ would think the worker stalled.
+ * A call that timed out may still have been delivered: that retry is a duplicate, the same window as a
+ * crash after Telegram accepted the message.
+ */
 const SEND_TIMEOUT_MS = 30_000;
+
+/** How long recording a sent message keeps trying through a database outage before giving up. */
+const RECORD_RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000];
+
+async function persistently<T>(write: () => Promise<T>, logger: Logger): Promise<T> {
+  for (const delay of RECORD_RETRY_DELAYS_MS) {
+    try {
+      return await write();
+    } catch (err) {
+      logger.warn({ err, retryInMs: delay }, 'could not record a sent notification; retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+  return write();
+}
 
 export type NotificationOutcome =
   | { outcome: 'sent'; chatId: number; messageId: number }
@@ -144,7 +163,8 @@ export function createNotificationHandlers(deps: NotificationDeps): Record<strin
       throw err; // 5xx, 401, 409, …: retried with backoff
     }
     // The window: if the process dies here, Telegram has the message and we do not know it (see above).
-    if (!(await recordSent(pool, n, { chatId, messageId }))) {
+    // A database hiccup must not widen it: a failed job would send again, so the record is retried here.
+    if (!(await persistently(() => recordSent(pool, n, { chatId, messageId }), logger))) {
       logger.warn({ jobId: job.id }, 'notification sent by two runs of one job (a stalled run came back)');
     }
     return { outcome: 'sent', chatId, messageId };

@@ -77,6 +77,24 @@ describe('Bot API errors', () => {
     expect(callsTo(d.seller.telegramId).map((c) => c.failed?.status ?? 200)).toEqual([502, 200]);
     expect((await h.deliveries(d.deal.id)).map((r) => r.outcome)).toEqual(['sent']);
   });
+
+  it('a database that refuses the record after Telegram accepted the message does not cause a second send', async () => {
+    // Every 'sent' record fails until the constraint goes: the job must keep the send it made.
+    await h.db.pool.query(
+      "ALTER TABLE notification_deliveries ADD CONSTRAINT no_sent_yet CHECK (outcome <> 'sent') NOT VALID",
+    );
+    const d = await draftDeal(h);
+    await h.drain();
+    const chat = d.seller.telegramId as bigint;
+    await h.telegram.waitForCall('sendMessage', (c) => String(c.params.chat_id) === String(chat));
+    await new Promise((r) => setTimeout(r, 300));
+    await h.db.pool.query('ALTER TABLE notification_deliveries DROP CONSTRAINT no_sent_yet');
+    const [job] = await Promise.all((await h.jobIds(d.deal.id)).map((id) => h.settled(id)));
+    expect(await job?.getState()).toBe('completed');
+    expect(job?.attemptsMade).toBe(1);
+    expect(callsTo(chat)).toHaveLength(1);
+    expect((await h.deliveries(d.deal.id)).map((r) => r.outcome)).toEqual(['sent']);
+  });
 });
 
 describe('bot off', () => {
