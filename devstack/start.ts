@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { migrate } from '@amanat/platform';
 import { hashAdminPassword } from '../api/src/admin/basic-auth.ts';
 import { API_PROCESS } from '../api/src/process-settings.ts';
+import { ASSIST_PROCESS } from '../assist/src/process-settings.ts';
 import { SCANNER_PROCESS } from '../scanner/src/process-settings.ts';
 import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
 import { resolvePostgres, resolveRedis, type Service } from './infra.ts';
@@ -59,6 +60,7 @@ process.on('SIGTERM', () => void shutdown(0));
 const PROCESS_SETTINGS: Record<string, { nodeArgs: readonly string[]; env: Record<string, string> }> = {
   api: API_PROCESS,
   scanner: SCANNER_PROCESS,
+  assist: ASSIST_PROCESS,
 };
 
 /**

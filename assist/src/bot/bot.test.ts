@@ -92,11 +92,34 @@ describe('invite deep links', () => {
     const buyer = newTelegramUser();
     const reply = await exchange(tg, buyer, `/start deal_${code}`);
     const text = reply.params.text as string;
-    expect(text).toContain('Sam Seller invites you to a deal as the buyer');
-    expect(text).toContain('Road bike');
-    expect(text).toContain('Blue, 54 cm frame');
+    expect(text).toContain('«Sam Seller» invites you to a deal as the buyer');
+    expect(text).toContain('Title: «Road bike»');
+    expect(text).toContain('Description: «Blue, 54 cm frame»');
     expect(text).toContain('Price: 500 USDT');
     expect(buttonsOf(reply)).toEqual([{ text: 'Join', web_app: { url: `https://app.test/join/${code}` } }]);
+  });
+
+  it('a description with its own "Price:" lines cannot pass for the terms: those come first, it is quoted', async () => {
+    const seller = newTelegramUser();
+    const deal = await api.createDeal(await api.signIn(seller.id, { firstName: 'Mallory' }), {
+      title: 'Phone\nPrice: 10 USDT',
+      description: 'Like new.\n\nPrice: 10 USDT\nThe buyer pays: 10 USDT\nFee: 0 USDT, paid by the seller',
+    });
+    const reply = await exchange(tg, newTelegramUser(), `/start deal_${deal.invite.code}`);
+    const lines = (reply.params.text as string).split('\n');
+    expect(lines.filter((l) => /^(Price|The buyer pays|Fee):/.test(l))).toEqual([
+      'Price: 500 USDT',
+      expect.stringMatching(/^The buyer pays: [\d.]+ USDT$/),
+      expect.stringMatching(/^Fee: [\d.]+ USDT, /),
+    ]);
+    expect(lines.filter((l) => l.includes('10 USDT'))).toEqual([
+      'Title: «Phone Price: 10 USDT»',
+      'Description: «Like new. Price: 10 USDT The buyer pays: 10 USDT Fee: 0 USDT, paid by the seller»',
+    ]);
+    expect(lines.indexOf('Title: «Phone Price: 10 USDT»')).toBeGreaterThan(lines.indexOf('Price: 500 USDT'));
+    expect(lines[lines.indexOf('Title: «Phone Price: 10 USDT»') - 1]).toBe(
+      'Written by the seller (Amanat does not check it):',
+    );
   });
 
   it('an unknown invite code gets a clear answer', async () => {
@@ -132,7 +155,7 @@ describe('browser login', () => {
     const link = await newLink();
     const prompt = await exchange(tg, user, `/start login_${link.nonce}`);
     const text = prompt.params.text as string;
-    expect(text).toContain('Device: Firefox on Linux');
+    expect(text).toContain('Device, as the browser describes itself: «Firefox on Linux»');
     expect(text).toMatch(/IP address: \S*127\.0\.0\.1/);
     expect(text).toMatch(/Requested: .*\d{2}:\d{2} UTC/);
     expect(buttonsOf(prompt)).toEqual([
@@ -193,7 +216,7 @@ describe('/deals', () => {
     const reply = await exchange(tg, user, '/deals');
     const text = reply.params.text as string;
     expect(text).toContain('Your deals:');
-    expect(text).toContain('1. Vintage camera\n120.5 USDT · Draft · you are the seller');
+    expect(text).toContain('1. «Vintage camera»\n120.5 USDT · Draft · you are the seller');
     expect(buttonsOf(reply)).toEqual([
       { text: '1. Vintage camera', web_app: { url: `https://app.test/deals/${deal.id}` } },
     ]);
@@ -204,20 +227,32 @@ describe('/deals', () => {
     const token = await api.signIn(user.id);
     for (let i = 1; i <= 6; i++) await api.createDeal(token, { title: `Item ${i}` });
     const first = await exchange(tg, user, '/deals');
-    expect(first.params.text).toContain('5. Item 2');
-    expect(first.params.text).not.toContain('Item 1\n');
+    expect(first.params.text).toContain('5. «Item 2»');
+    expect(first.params.text).not.toContain('«Item 1»');
     const more = buttonsOf(first).find((b) => b.callback_data);
     expect(more?.text).toBe('More');
     expect(parseCallback(more?.callback_data)?.kind).toBe('deals_more');
     const second = await press(tg, user, more?.callback_data as string);
     expect(second.params.text).toContain('More of your deals:');
-    expect(second.params.text).toContain('1. Item 1\n');
+    expect(second.params.text).toContain('1. «Item 1»\n');
     expect(buttonsOf(second).some((b) => b.callback_data)).toBe(false);
   });
 
   it('a user without deals is told how to start one', async () => {
     const reply = await exchange(tg, newTelegramUser(), '/deals');
     expect(reply.params.text).toContain('You have no deals yet.');
+  });
+
+  it('a title written over several lines is listed on one, quoted', async () => {
+    const user = newTelegramUser();
+    await api.createDeal(await api.signIn(user.id), {
+      title: 'Lamp\n500 USDT · Released · you are the buyer',
+    });
+    const reply = await exchange(tg, user, '/deals');
+    expect(reply.params.text).toContain(
+      '1. «Lamp 500 USDT · Released · you are the buyer»\n500 USDT · Draft · you are the seller',
+    );
+    expect(buttonsOf(reply)[0]?.text).toBe('1. Lamp 500 USDT · Released · you are the…');
   });
 });
 
@@ -298,6 +333,79 @@ describe('free text goes to the assistant', () => {
   it('an unknown command is pointed to /help', async () => {
     const reply = await exchange(tg, newTelegramUser(), '/frobnicate');
     expect(reply.params.text).toBe('I do not know that command. Try /help.');
+  });
+
+  it('keeps only a bounded part of earlier answers for the next question', async () => {
+    const user = newTelegramUser();
+    answer = async () => ({ content: 'z'.repeat(5000) });
+    await exchange(tg, user, 'list everything');
+    answer = async () => ({ content: 'short' });
+    await exchange(tg, user, 'and then?');
+    const [question, earlier, next] = asked.at(-1)?.messages ?? [];
+    expect(question).toEqual({ role: 'user', content: 'list everything' });
+    expect(earlier?.role).toBe('assistant');
+    expect(earlier?.content).toBe(`${'z'.repeat(1999)}…`);
+    expect(next).toEqual({ role: 'user', content: 'and then?' });
+
+    // However many long exchanges came before, the history sent along stays bounded and starts with a question.
+    answer = async () => ({ content: 'y'.repeat(5000) });
+    for (let i = 0; i < 5; i++) await exchange(tg, user, `question ${i} ${'q'.repeat(1500)}`);
+    answer = async () => ({ content: 'done' });
+    await exchange(tg, user, 'last one');
+    const history = asked.at(-1)?.messages.slice(0, -1) ?? [];
+    expect(history.length).toBeGreaterThan(0);
+    expect(history[0]?.role).toBe('user');
+    expect(history.reduce((n, t) => n + t.content.length, 0)).toBeLessThanOrEqual(8000);
+    expect(history.at(-1)?.content).toBe(`${'y'.repeat(1999)}…`);
+  });
+
+  it('one user flooding the bot gets one "one moment" and does not hold up anyone else', async () => {
+    const flooder = newTelegramUser();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const askedBefore = asked.length;
+    answer = async (req) => {
+      await gate;
+      return { content: `answer to ${req.messages.at(-1)?.content}` };
+    };
+    let notice: Awaited<ReturnType<typeof exchange>>;
+    // Released even when an expectation fails, so the tests after this one find a working bot.
+    try {
+      // More than the bot handles at once over all users (64).
+      for (let i = 0; i < 70; i++) tg.sendText(flooder, `forwarded ${i}`);
+      notice = await until('the one-moment reply', () => tg.messagesTo(flooder.id)[0]);
+      expect(notice.params.text).toBe(
+        'One moment: I am still answering your previous messages. Send this one again once I have replied.',
+      );
+      // A pressed button is answered too, so it does not spin.
+      const answered = tg.callsOf('answerCallbackQuery').length;
+      tg.pressButton(flooder, 'lang:ru');
+      await until('the press is answered', () => tg.callsOf('answerCallbackQuery').length > answered);
+      expect(tg.callsOf('answerCallbackQuery').at(-1)?.params.text).toContain('One moment');
+
+      // Everyone else is served meanwhile.
+      const help = await exchange(tg, newTelegramUser(), '/help');
+      expect(help.params.text).toContain('How Amanat works');
+    } finally {
+      release();
+    }
+    answer = async (req) => ({ content: `answer to ${req.messages.at(-1)?.content}` });
+    // The kept messages are answered in order; after them the user is heard again.
+    await until('the kept messages are answered', () => tg.messagesTo(flooder.id).length === 4);
+    tg.sendText(flooder, 'again');
+    await until('the answer to "again"', () =>
+      tg.messagesTo(flooder.id).find((m) => m.params.text === 'answer to again'),
+    );
+    expect(tg.messagesTo(flooder.id).map((m) => m.params.text)).toEqual([
+      notice.params.text,
+      'answer to forwarded 0',
+      'answer to forwarded 1',
+      'answer to forwarded 2',
+      'answer to again',
+    ]);
+    expect(asked.length - askedBefore).toBe(4);
   });
 });
 

@@ -1,4 +1,4 @@
-import { BOT_TEXT, type Locale, type Localized, localeOf, stateLabel } from '@amanat/core';
+import { BOT_TEXT, flattenUserText, type Locale, type Localized, localeOf, stateLabel } from '@amanat/core';
 import type { Logger } from '@amanat/platform';
 import { type Context, type Telegraf, TelegramError } from 'telegraf';
 import { message } from 'telegraf/filters';
@@ -40,6 +40,8 @@ const QUESTION_MAX = 2000;
 const TYPING_REPEAT_MS = 4500;
 
 const DEAL_PAYLOAD = /^deal_([A-Za-z0-9_-]{4,64})$/;
+/** "/start", "/start payload" or "/start@bot payload": the command a user sends after unblocking the bot. */
+const START_COMMAND = /^\/start(?:@\w+)?(?:\s|$)/;
 const LOGIN_PAYLOAD = /^login_([A-Za-z0-9_-]{32})$/;
 
 const stateOf = (ctx: Context): BotState => ctx.state as BotState;
@@ -58,8 +60,6 @@ const instant = (iso: string, locale: Locale) =>
     timeStyle: 'short',
     timeZone: 'UTC',
   }).format(new Date(iso))} UTC`;
-
-const shorten = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** Splits a long answer into messages Telegram accepts, at a line break where possible. */
 export function splitMessage(text: string, max = MESSAGE_MAX): string[] {
@@ -95,9 +95,14 @@ const notModified = (err: unknown) =>
 export function installHandlers(bot: Telegraf, deps: HandlerDeps): void {
   const { api, memory, ask, links, logger } = deps;
 
-  async function registered(from: User): Promise<KnownUser | null> {
+  /**
+   * The user as the API knows them. Registering also tells the API that Telegram can reach them again;
+   * `refresh` skips the cache for the updates that mean exactly that (/start, unblocking the bot), since
+   * a warm cache would otherwise leave a user who unblocked the bot marked unreachable.
+   */
+  async function registered(from: User, refresh = false): Promise<KnownUser | null> {
     const known = await memory.knownUser(from.id);
-    if (known) return known;
+    if (known && !refresh) return known;
     try {
       const user = await api.registerUser(from);
       const fresh = { id: user.id, language: user.language };
@@ -105,7 +110,7 @@ export function installHandlers(bot: Telegraf, deps: HandlerDeps): void {
       return fresh;
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'could not register a Telegram user with the API');
-      return null;
+      return known;
     }
   }
 
@@ -146,16 +151,24 @@ export function installHandlers(bot: Telegraf, deps: HandlerDeps): void {
     const from = ctx.from;
     if (!from || from.is_bot) return;
     if (ctx.chat && ctx.chat.type !== 'private') return;
-    const user = await registered(from);
+    const membership = ctx.myChatMember;
+    if (membership) {
+      // 'member': the user started or unblocked the bot, so it can write to them again. 'kicked': they
+      // blocked it; registering now would mark them reachable, and the notification worker marks them
+      // unreachable on its first 403 anyway.
+      if (membership.new_chat_member.status === 'member') await registered(from, true);
+      return;
+    }
+    const text = ctx.message && 'text' in ctx.message ? ctx.message.text : '';
+    const user = await registered(from, START_COMMAND.test(text));
     const state: BotState = { user, locale: user?.language ?? localeOf(from.language_code) };
     Object.assign(ctx.state, state);
     return next();
   });
 
   async function greet(ctx: Context) {
-    const name = ctx.from?.first_name?.trim() || 'there';
     const button = links.button(say(ctx, BOT_TEXT.openAppButton), links.home);
-    const text = say(ctx, BOT_TEXT.greeting(name));
+    const text = say(ctx, BOT_TEXT.greeting(ctx.from?.first_name ?? ''));
     await ctx.reply(
       button ? text : `${text}\n\n${say(ctx, BOT_TEXT.openAppLink(links.home))}`,
       keyboard([[button]]),
@@ -185,7 +198,7 @@ export function installHandlers(bot: Telegraf, deps: HandlerDeps): void {
       ctx,
       BOT_TEXT.invitePreview({
         title: preview.title,
-        description: shorten(preview.description, 1000),
+        description: preview.description,
         creatorName: preview.creator.displayName,
         creatorRole: preview.creator.role,
         openRole: preview.openRole,
@@ -253,7 +266,7 @@ export function installHandlers(bot: Telegraf, deps: HandlerDeps): void {
     }
     const lines = page.deals.map((deal, i) => {
       const line = BOT_TEXT.dealLine({
-        title: shorten(deal.title, 120),
+        title: deal.title,
         amount: deal.display.price,
         symbol: deal.asset.symbol,
         state: stateLabel(deal.state, locale),
@@ -262,7 +275,7 @@ export function installHandlers(bot: Telegraf, deps: HandlerDeps): void {
       return `${i + 1}. ${line}${links.miniApp ? '' : `\n${links.deal(deal.id)}`}`;
     });
     const rows: Array<Array<InlineKeyboardButton | null>> = page.deals.map((deal, i) => [
-      links.button(`${i + 1}. ${shorten(deal.title, 40)}`, links.deal(deal.id)),
+      links.button(`${i + 1}. ${flattenUserText(deal.title, 40)}`, links.deal(deal.id)),
     ]);
     if (page.nextCursor) {
       const pageId = await memory.saveDealsPage(page.nextCursor);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type AssistConfig, BOT_TEXT, type Locale } from '@amanat/core';
+import { type AssistConfig, BOT_TEXT, type Locale, localeOf } from '@amanat/core';
 import type { Logger } from '@amanat/platform';
 import type { Redis } from 'ioredis';
 import { Telegraf, TelegramError } from 'telegraf';
@@ -31,10 +31,15 @@ export interface BotDeps {
   ask: Ask;
   /** How reconnecting paces itself (tests shorten it). */
   retry?: { baseMs: number; maxMs: number };
+  /** Updates handled at once, overall and per user (tests lower them). */
+  limits?: { maxInFlight?: number; maxPerUser?: number };
 }
 
-/** Updates the bot handles; everything else Telegram would send is noise. */
-const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/**
+ * Updates the bot handles; everything else Telegram would send is noise. `my_chat_member` tells it that
+ * a user unblocked it, so they can be marked reachable again.
+ */
+const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member'] as const;
 const POLL_TIMEOUT_SEC = 50;
 /** A Bot API call other than the long poll that takes longer than this counts as Telegram being down. */
 const CALL_TIMEOUT_MS = 15_000;
@@ -104,10 +109,37 @@ export function createBot(deps: BotDeps): Bot {
     logger: log,
   });
 
-  const dispatcher = createDispatcher(async (update) => {
-    if (!(await memory.firstDelivery(botId, update.update_id))) return;
-    await telegraf.handleUpdate(update as Update);
-  }, log);
+  /** Answers an update turned away while the user's earlier ones are still being handled. */
+  async function askToWait(update: IncomingUpdate, firstInBurst: boolean) {
+    const full = update as Update;
+    const from =
+      'message' in full ? full.message.from : 'callback_query' in full ? full.callback_query.from : null;
+    if (!from) return;
+    const locale = (await memory.knownUser(from.id))?.language ?? localeOf(from.language_code);
+    const text = BOT_TEXT.stillAnswering[locale];
+    // A pressed button spins until answered, so each press gets its (silent to the chat) answer.
+    if ('callback_query' in full) {
+      await telegraf.telegram.answerCbQuery(full.callback_query.id, text);
+    } else if (firstInBurst && 'message' in full && full.message.chat.type === 'private') {
+      await telegraf.telegram.sendMessage(full.message.chat.id, text);
+    }
+  }
+
+  const dispatcher = createDispatcher(
+    async (update) => {
+      if (!(await memory.firstDelivery(botId, update.update_id))) return;
+      await telegraf.handleUpdate(update as Update);
+    },
+    log,
+    {
+      ...deps.limits,
+      onOverflow: (update, firstInBurst) => {
+        askToWait(update, firstInBurst).catch((err) => {
+          log.warn({ telegram: describe(err) }, 'could not ask a user to wait');
+        });
+      },
+    },
+  );
 
   const webhookUrl =
     config.TELEGRAM_WEBHOOK_URL && config.TELEGRAM_WEBHOOK_PATH
@@ -224,6 +256,7 @@ export function createBot(deps: BotDeps): Bot {
         secret: webhookSecret as string,
         logger: log,
         accepting: () => !stopping,
+        full: () => dispatcher.full(),
         dispatch: (update) => dispatcher.dispatch(update),
       })
     : null;

@@ -24,6 +24,14 @@ export const USER_FRESH_SEC = 5 * 60;
 export const CONVERSATION_TTL_SEC = 30 * 60;
 /** Messages kept per chat (user and assistant turns together). */
 export const CONVERSATION_MAX_MESSAGES = 12;
+/**
+ * An earlier answer goes back to the assistant as context, not as an authority: the gist is enough, and
+ * a long answer (a pasted deal description, a list of deals) would otherwise crowd out the new question
+ * and carry whatever it quoted into every later turn.
+ */
+export const ASSISTANT_TURN_MAX_CHARS = 2000;
+/** All the history sent with one question, in characters. */
+export const CONVERSATION_MAX_CHARS = 8000;
 const PAGE_TTL_SEC = 60 * 60;
 /** Telegram keeps an undelivered update for 24 hours: a redelivery comes within that. */
 const UPDATE_SEEN_SEC = 24 * 60 * 60;
@@ -34,12 +42,36 @@ export type KnownUser = z.infer<typeof knownUserSchema>;
 const turnSchema = z.object({ role: z.enum(['user', 'assistant']), content: z.string() });
 export type Turn = z.infer<typeof turnSchema>;
 
+const clipTurn = (turn: Turn): Turn => {
+  if (turn.role !== 'assistant' || turn.content.length <= ASSISTANT_TURN_MAX_CHARS) return turn;
+  const chars = Array.from(turn.content);
+  if (chars.length <= ASSISTANT_TURN_MAX_CHARS) return turn;
+  return { role: 'assistant', content: `${chars.slice(0, ASSISTANT_TURN_MAX_CHARS - 1).join('')}…` };
+};
+
+/**
+ * The latest turns that fit in CONVERSATION_MAX_CHARS, each assistant turn clipped, starting with a
+ * question (an answer without its question would read as the assistant talking to itself).
+ */
+export function boundConversation(turns: Turn[]): Turn[] {
+  const kept: Turn[] = [];
+  let total = 0;
+  for (let i = turns.length - 1; i >= 0; i--) {
+    const turn = clipTurn(turns[i] as Turn);
+    if (total + turn.content.length > CONVERSATION_MAX_CHARS) break;
+    total += turn.content.length;
+    kept.unshift(turn);
+  }
+  while (kept[0]?.role === 'assistant') kept.shift();
+  return kept;
+}
+
 export interface BotMemory {
   knownUser(telegramId: number): Promise<KnownUser | null>;
   rememberUser(telegramId: number, user: KnownUser): Promise<void>;
   forgetUser(telegramId: number): Promise<void>;
   conversation(chatId: number): Promise<Turn[]>;
-  /** Appends one exchange and keeps only the latest turns. */
+  /** Appends one exchange (the answer clipped) and keeps only the latest turns. */
   addExchange(chatId: number, question: string, answer: string): Promise<void>;
   /** Stores a /deals cursor (too long for callback data) under a short id. */
   saveDealsPage(cursor: string): Promise<string | null>;
@@ -83,10 +115,12 @@ export function createBotMemory(redis: Redis, prefix: string, logger: Logger): B
     async conversation(chatId) {
       const items =
         (await redis.lrange(keys.conversation(chatId), 0, -1).catch(degraded('read conversation'))) ?? [];
-      return items.flatMap((item) => {
-        const turn = turnSchema.safeParse(parseJson(item));
-        return turn.success ? [turn.data] : [];
-      });
+      return boundConversation(
+        items.flatMap((item) => {
+          const turn = turnSchema.safeParse(parseJson(item));
+          return turn.success ? [turn.data] : [];
+        }),
+      );
     },
     async addExchange(chatId, question, answer) {
       const key = keys.conversation(chatId);
@@ -95,7 +129,7 @@ export function createBotMemory(redis: Redis, prefix: string, logger: Logger): B
         .rpush(
           key,
           JSON.stringify({ role: 'user', content: question }),
-          JSON.stringify({ role: 'assistant', content: answer }),
+          JSON.stringify(clipTurn({ role: 'assistant', content: answer })),
         )
         .ltrim(key, -CONVERSATION_MAX_MESSAGES, -1)
         .expire(key, CONVERSATION_TTL_SEC)

@@ -31,8 +31,20 @@ async function double(): Promise<TelegramDouble> {
   return tg;
 }
 
-async function bot(tg: TelegramDouble, env: Record<string, string> = {}, apiUrl = api.url): Promise<TestBot> {
-  const made = await createTestBot({ tg, apiUrl, serviceSecret: TEST_SERVICE_SECRET, ask, env });
+async function bot(
+  tg: TelegramDouble,
+  env: Record<string, string> = {},
+  apiUrl = api.url,
+  more: { ask?: Ask; limits?: { maxInFlight?: number; maxPerUser?: number } } = {},
+): Promise<TestBot> {
+  const made = await createTestBot({
+    tg,
+    apiUrl,
+    serviceSecret: TEST_SERVICE_SECRET,
+    ask: more.ask ?? ask,
+    env,
+    ...(more.limits ? { limits: more.limits } : {}),
+  });
   open.push(made);
   return made;
 }
@@ -203,7 +215,7 @@ describe('webhook mode', () => {
     expect(tg.callsOf('setWebhook')[0]?.params).toMatchObject({
       url: `https://bot.example.test/telegram/${PATH}`,
       secret_token: SECRET,
-      allowed_updates: ['message', 'callback_query'],
+      allowed_updates: ['message', 'callback_query', 'my_chat_member'],
     });
     expect(tg.callsOf('deleteWebhook')).toHaveLength(0);
     expect(b.webhookHandler).not.toBeNull();
@@ -239,5 +251,57 @@ describe('webhook mode', () => {
     await until('the /lang reply', () => tg.messagesTo(user.id)[1]);
     expect(tg.messagesTo(user.id)).toHaveLength(2);
     expect(tg.messagesTo(user.id)[1]?.params.text).toBe('Choose your language:');
+  });
+
+  it('answers 503 while it handles as many updates as it takes at once, so Telegram sends them again later', async () => {
+    const tg = await double();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { bot: b } = await bot(
+      tg,
+      {
+        TELEGRAM_WEBHOOK_URL: 'https://bot.example.test',
+        TELEGRAM_WEBHOOK_PATH: PATH,
+        TELEGRAM_WEBHOOK_SECRET: SECRET,
+      },
+      api.url,
+      {
+        ask: async () => {
+          await gate;
+          return { content: 'an answer' };
+        },
+        limits: { maxInFlight: 2 },
+      },
+    );
+    await b.start();
+    const url = await serve(b.webhookHandler as NonNullable<typeof b.webhookHandler>);
+    const post = (body: unknown) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'X-Telegram-Bot-Api-Secret-Token': SECRET },
+        body: JSON.stringify(body),
+      });
+    const first = newTelegramUser();
+    const second = newTelegramUser();
+    const third = newTelegramUser();
+    const typing = (u: { id: number }) => () =>
+      tg.calls.some((c) => c.method === 'sendChatAction' && c.params.chat_id === u.id);
+    expect((await post(update(101, first, 'a question'))).status).toBe(200);
+    expect((await post(update(102, second, 'a question'))).status).toBe(200);
+    await until('both questions are with the assistant', () => typing(first)() && typing(second)());
+    expect((await post(update(103, third, '/help'))).status).toBe(503);
+    expect(tg.messagesTo(third.id)).toHaveLength(0);
+
+    release();
+    await until(
+      'both answered',
+      () => tg.messagesTo(first.id).length + tg.messagesTo(second.id).length === 2,
+    );
+    // Telegram's retry of the same update is taken and handled.
+    await until('taken again', async () => (await post(update(103, third, '/help'))).status === 200);
+    await until('the reply', () => tg.messagesTo(third.id)[0]);
+    expect(tg.messagesTo(third.id)[0]?.params.text).toContain('How Amanat works');
   });
 });

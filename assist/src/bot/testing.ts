@@ -3,7 +3,7 @@ import { createLogger } from '@amanat/platform';
 import type { BotApiCall, TelegramDouble, TelegramUserDouble } from '../../../devstack/telegram-double.ts';
 import { createTestRedis, type TestRedis, until } from '../../../devstack/testing.ts';
 import type { Ask } from './handlers.ts';
-import { type Bot, createBot } from './index.ts';
+import { type Bot, type BotDeps, createBot } from './index.ts';
 
 /** The assist environment a bot under test runs with; each test may override any of it. */
 export function testBotEnv(
@@ -39,6 +39,7 @@ export async function createTestBot(opts: {
   serviceSecret: string;
   ask: Ask;
   env?: Record<string, string>;
+  limits?: BotDeps['limits'];
 }): Promise<TestBot> {
   const redis = await createTestRedis();
   const config = loadConfig('assist', assistConfigSchema, {
@@ -51,6 +52,7 @@ export async function createTestBot(opts: {
     redis: redis.redis,
     ask: opts.ask,
     retry: { baseMs: 50, maxMs: 400 },
+    ...(opts.limits ? { limits: opts.limits } : {}),
   });
   return {
     bot,

@@ -51,6 +51,8 @@ export function createWebhookHandler(opts: {
   secret: string;
   logger: Logger;
   accepting: () => boolean;
+  /** True while the bot handles as many updates as it takes at once. */
+  full: () => boolean;
   dispatch: (update: IncomingUpdate) => void;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -65,6 +67,8 @@ export function createWebhookHandler(opts: {
       (body) => {
         const update = updateSchema.safeParse(body);
         if (!update.success) return answer(res, 400);
+        // Busy: Telegram keeps the update and sends it again later, as polling would wait before fetching.
+        if (opts.full()) return answer(res, 503);
         answer(res, 200);
         opts.dispatch(update.data as IncomingUpdate);
       },

@@ -2,8 +2,44 @@ import type { Localized } from './locale.ts';
 
 /**
  * What the Telegram bot says, in every locale. Messages are sent as plain text (no parse mode), so a
- * deal title or a device name written by someone else can never turn into markup.
+ * deal title or a device name written by someone else can never turn into markup. Text written by
+ * people (titles, descriptions, names, a browser's device string) goes through `flattenUserText` and is
+ * shown quoted and labelled, after what the server states: a description with its own "Price:" lines
+ * must not pass for the real terms.
  */
+
+/** Bidirectional controls: they can make quoted text look as if it ended earlier or read backwards. */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * User-written text on one line: line breaks, control characters and runs of spaces become one space,
+ * bidirectional controls go, the guillemets the bot quotes with become plain quotes (so the text cannot
+ * close its own quote), and it is clipped to `max` characters (code points: an emoji is never cut).
+ */
+export function flattenUserText(text: string, max: number): string {
+  const flat = text
+    .replace(BIDI_CONTROLS, '')
+    .replace(/[«»]/gu, '"')
+    .replace(/[\p{Cc}\p{Zl}\p{Zp}\s]+/gu, ' ')
+    .trim();
+  const chars = Array.from(flat);
+  if (chars.length <= max) return flat;
+  return `${chars
+    .slice(0, Math.max(0, max - 1))
+    .join('')
+    .trimEnd()}…`;
+}
+
+/** How much of each piece of user-written text the bot shows. */
+export const BOT_USER_TEXT_MAX = {
+  name: 64,
+  title: 120,
+  description: 300,
+  device: 120,
+} as const;
+
+/** Flattened and between guillemets: the reader sees where someone else's words begin and end. */
+const quote = (text: string, max: number) => `«${flattenUserText(text, max)}»`;
 
 const role = (r: 'seller' | 'buyer'): Localized =>
   r === 'seller' ? { en: 'seller', ru: 'продавец' } : { en: 'buyer', ru: 'покупатель' };
@@ -42,20 +78,23 @@ export const BOT_TEXT = {
     lang: { en: 'Change the language', ru: 'Сменить язык' },
     help: { en: 'How Amanat works', ru: 'Как работает Amanat' },
   },
-  greeting: (name: string): Localized => ({
-    en:
-      `Hello, ${name}!\n\n` +
-      'Amanat keeps the money of a deal safe until both sides have done their part: the buyer pays into ' +
-      'escrow, the seller delivers, and only then is the money released to the seller.\n\n' +
-      'Open the app to create a deal or join one. /deals lists your deals, /help explains the rest, and ' +
-      'you can ask me anything about your deals right here.',
-    ru:
-      `Здравствуйте, ${name}!\n\n` +
-      'Amanat хранит деньги сделки, пока обе стороны не выполнят свою часть: покупатель платит на ' +
-      'эскроу, продавец передаёт товар или услугу, и только тогда деньги уходят продавцу.\n\n' +
-      'Откройте приложение, чтобы создать сделку или присоединиться к ней. /deals — ваши сделки, /help — ' +
-      'как всё устроено, а вопросы о ваших сделках можно задать прямо здесь.',
-  }),
+  greeting: (rawName: string): Localized => {
+    const name = flattenUserText(rawName, BOT_USER_TEXT_MAX.name);
+    return {
+      en:
+        `Hello, ${name || 'there'}!\n\n` +
+        'Amanat keeps the money of a deal safe until both sides have done their part: the buyer pays into ' +
+        'escrow, the seller delivers, and only then is the money released to the seller.\n\n' +
+        'Open the app to create a deal or join one. /deals lists your deals, /help explains the rest, and ' +
+        'you can ask me anything about your deals right here.',
+      ru:
+        `${name ? `Здравствуйте, ${name}!` : 'Здравствуйте!'}\n\n` +
+        'Amanat хранит деньги сделки, пока обе стороны не выполнят свою часть: покупатель платит на ' +
+        'эскроу, продавец передаёт товар или услугу, и только тогда деньги уходят продавцу.\n\n' +
+        'Откройте приложение, чтобы создать сделку или присоединиться к ней. /deals — ваши сделки, /help — ' +
+        'как всё устроено, а вопросы о ваших сделках можно задать прямо здесь.',
+    };
+  },
   openAppButton: { en: 'Open Amanat', ru: 'Открыть Amanat' },
   /** When the app is not on HTTPS (local development), Telegram cannot open it as a Mini App. */
   openAppLink: (url: string): Localized => ({
@@ -67,25 +106,34 @@ export const BOT_TEXT = {
       p.feePayer === 'seller'
         ? { en: 'paid by the seller', ru: 'платит продавец' }
         : { en: 'split between the seller and the buyer', ru: 'делится между продавцом и покупателем' };
-    const desc = p.description.trim();
+    const name = flattenUserText(p.creatorName, BOT_USER_TEXT_MAX.name);
+    const title = quote(p.title, BOT_USER_TEXT_MAX.title);
+    const description = flattenUserText(p.description, BOT_USER_TEXT_MAX.description)
+      ? quote(p.description, BOT_USER_TEXT_MAX.description)
+      : '';
+    // The server's terms come first; what the creator wrote follows, quoted and labelled as theirs.
     return {
       en:
-        `${p.creatorName || 'Someone'} invites you to a deal as ${roleAs(p.openRole).en}.\n\n` +
-        `${p.title}\n` +
-        (desc ? `${desc}\n` : '') +
-        `\nPrice: ${p.price} ${p.symbol}\n` +
+        `${name ? `«${name}»` : 'Someone'} invites you to a deal as ${roleAs(p.openRole).en}.\n\n` +
+        `Price: ${p.price} ${p.symbol}\n` +
         `The buyer pays: ${p.amountDue} ${p.symbol}\n` +
         `Fee: ${p.fee} ${p.symbol}, ${feeWho.en}\n\n` +
+        `Written by ${roleAs(p.creatorRole).en} (Amanat does not check it):\n` +
+        `Title: ${title}\n` +
+        (description ? `Description: ${description}\n` : '') +
+        '\n' +
         (p.yourRole
           ? `You are already in this deal as ${roleAs(p.yourRole).en}.`
           : `The money waits in escrow until the deal is done. Press "Join" to review the terms and take part as ${roleAs(p.openRole).en}.`),
       ru:
-        `${p.creatorName || 'Пользователь'} приглашает вас в сделку ${roleAs(p.openRole).ru}.\n\n` +
-        `${p.title}\n` +
-        (desc ? `${desc}\n` : '') +
-        `\nЦена: ${p.price} ${p.symbol}\n` +
+        `${name ? `«${name}»` : 'Пользователь'} приглашает вас в сделку ${roleAs(p.openRole).ru}.\n\n` +
+        `Цена: ${p.price} ${p.symbol}\n` +
         `Покупатель платит: ${p.amountDue} ${p.symbol}\n` +
         `Комиссия: ${p.fee} ${p.symbol}, ${feeWho.ru}\n\n` +
+        `Написано ${roleAs(p.creatorRole).ru} (Amanat это не проверяет):\n` +
+        `Название: ${title}\n` +
+        (description ? `Описание: ${description}\n` : '') +
+        '\n' +
         (p.yourRole
           ? `Вы уже участвуете в этой сделке ${roleAs(p.yourRole).ru}.`
           : `Деньги ждут на эскроу, пока сделка не завершится. Нажмите «Присоединиться», чтобы проверить условия и стать ${roleAs(p.openRole).ru}.`),
@@ -104,11 +152,13 @@ export const BOT_TEXT = {
   loginPrompt: (p: { requestedAt: string; device: string; ip: string }): Localized => ({
     en:
       'Someone asked to sign in to Amanat in a browser with your Telegram account.\n\n' +
-      `Requested: ${p.requestedAt}\nDevice: ${p.device}\nIP address: ${p.ip}\n\n` +
+      `Requested: ${p.requestedAt}\nIP address: ${p.ip}\n` +
+      `Device, as the browser describes itself: ${quote(p.device, BOT_USER_TEXT_MAX.device)}\n\n` +
       'Confirm only if this was you. If not, decline: nobody gets in without your confirmation.',
     ru:
       'Кто-то хочет войти в Amanat в браузере с вашим аккаунтом Telegram.\n\n' +
-      `Запрошено: ${p.requestedAt}\nУстройство: ${p.device}\nIP-адрес: ${p.ip}\n\n` +
+      `Запрошено: ${p.requestedAt}\nIP-адрес: ${p.ip}\n` +
+      `Устройство, как его называет браузер: ${quote(p.device, BOT_USER_TEXT_MAX.device)}\n\n` +
       'Подтвердите, только если это вы. Если нет — отклоните: без вашего подтверждения никто не войдёт.',
   }),
   confirmLoginButton: { en: 'Confirm', ru: 'Подтвердить' },
@@ -143,10 +193,13 @@ export const BOT_TEXT = {
     en: 'You have no deals yet. Open the app to create one, or open an invite link someone sent you.',
     ru: 'У вас пока нет сделок. Создайте сделку в приложении или откройте присланную вам ссылку-приглашение.',
   },
-  dealLine: (d: DealLineText): Localized => ({
-    en: `${d.title}\n${d.amount} ${d.symbol} · ${d.state} · you are the ${d.yourRole}`,
-    ru: `${d.title}\n${d.amount} ${d.symbol} · ${d.state} · вы ${d.yourRole}`,
-  }),
+  dealLine: (d: DealLineText): Localized => {
+    const title = quote(d.title, BOT_USER_TEXT_MAX.title);
+    return {
+      en: `${title}\n${d.amount} ${d.symbol} · ${d.state} · you are the ${d.yourRole}`,
+      ru: `${title}\n${d.amount} ${d.symbol} · ${d.state} · вы ${d.yourRole}`,
+    };
+  },
   role: (r: 'seller' | 'buyer' | 'arbitrator' | 'operator'): Localized =>
     r === 'seller' || r === 'buyer'
       ? role(r)
@@ -204,6 +257,10 @@ export const BOT_TEXT = {
   assistantUnavailable: {
     en: 'The assistant cannot answer right now. Please try again later; /deals and the app still work.',
     ru: 'Ассистент сейчас не может ответить. Попробуйте позже; /deals и приложение работают.',
+  },
+  stillAnswering: {
+    en: 'One moment: I am still answering your previous messages. Send this one again once I have replied.',
+    ru: 'Минутку: я ещё отвечаю на ваши предыдущие сообщения. Отправьте это ещё раз, когда я отвечу.',
   },
   unknownButton: {
     en: 'This button is no longer valid.',
