@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
+  estimatePromptTokens,
   JOBS,
+  LLM_CANCEL_TTL_SEC,
   type LlmJob,
   type LlmMessage,
   type LlmStreamMessage,
@@ -9,6 +11,7 @@ import {
   llmStreamChannel,
   llmStreamMessageSchema,
   QUEUES,
+  recentTurns,
   redisKeys,
 } from '@amanat/core';
 import type { Logger } from '@amanat/platform';
@@ -64,6 +67,11 @@ const unavailable = () =>
  * pub/sub channel, subscribed before the job is queued so no message can come before anyone listens; one
  * subscriber connection carries every channel and hands each message to its request. A job is tried
  * once: a person is waiting, and the worker already retries and falls back between providers itself.
+ *
+ * A job carries only the part of the conversation the worker uses (`recentTurns`), so a client cannot
+ * park megabytes in Redis. Admission reserves an estimate of the prompt on the daily quota and the
+ * worker counts real usage; when the client goes away or the wait times out, the request is marked
+ * cancelled in Redis, so a worker already answering stops calling the upstream.
  */
 export function createAssistant(deps: {
   /** A fail-fast connection for the queue and the limits. */
@@ -124,9 +132,13 @@ export function createAssistant(deps: {
         param: issue?.path.join('.') || null,
       });
     }
-    const job = parsedJob.data;
+    const job: LlmJob = { ...parsedJob.data, messages: recentTurns(parsedJob.data.messages) };
 
-    await guard(deps.limits.admit(job.userId));
+    await guard(deps.limits.admit(job.userId, { requestId, tokens: estimatePromptTokens(job.messages) }));
+    const release = () =>
+      deps.limits.release(job.userId, requestId).catch((err: unknown) => {
+        logger.warn({ err, requestId }, 'could not give back the quota reservation');
+      });
 
     const channel = keys.channel(llmStreamChannel(requestId));
     let settle!: { resolve: (r: AskResult) => void; reject: (e: unknown) => void };
@@ -153,8 +165,15 @@ export function createAssistant(deps: {
       }
     });
     const withdraw = () => {
-      // Only a job no worker has taken can go; a running one finishes and publishes to nobody.
-      queue.remove(requestId).catch(() => {});
+      // A job no worker has taken goes, with its reservation; a running one is told to stop, and its
+      // worker counts what it used and settles the rest.
+      deps.redis.set(keys.llmCancel(requestId), '1', 'EX', LLM_CANCEL_TTL_SEC).catch((err: unknown) => {
+        logger.warn({ err, requestId }, 'could not mark the request cancelled');
+      });
+      queue
+        .remove(requestId)
+        .then((removed) => (removed === 1 ? release() : undefined))
+        .catch(() => {});
     };
     const onAbort = () => {
       withdraw();
@@ -162,15 +181,20 @@ export function createAssistant(deps: {
     };
     let timer: NodeJS.Timeout | undefined;
     try {
-      await guard(subscriber.subscribe(channel));
-      await guard(
-        queue.add(JOBS.llm[0], job, {
-          jobId: requestId,
-          attempts: 1,
-          removeOnComplete: true,
-          removeOnFail: { age: 3600, count: 1000 },
-        }),
-      );
+      try {
+        await guard(subscriber.subscribe(channel));
+        await guard(
+          queue.add(JOBS.llm[0], job, {
+            jobId: requestId,
+            attempts: 1,
+            removeOnComplete: true,
+            removeOnFail: { age: 3600, count: 1000 },
+          }),
+        );
+      } catch (err) {
+        await release();
+        throw err;
+      }
       req.signal?.addEventListener('abort', onAbort, { once: true });
       if (req.signal?.aborted) onAbort();
       timer = setTimeout(() => {
@@ -184,11 +208,7 @@ export function createAssistant(deps: {
         );
       }, deps.timeoutSec * 1000);
       req.onStart?.();
-      const result = await answer;
-      await deps.limits.record(job.userId, result.usage).catch((err: unknown) => {
-        logger.warn({ err, requestId }, 'could not count the answer against the daily quota');
-      });
-      return result;
+      return await answer;
     } finally {
       clearTimeout(timer);
       req.signal?.removeEventListener('abort', onAbort);

@@ -1,6 +1,6 @@
 // Answers end to end: the official client → the proxy → the llm queue → a real llm worker (the built-in
 // responder, or the LLM double as upstream) → pub/sub → the client.
-import { ASSISTANT_MODEL } from '@amanat/core';
+import { ASSISTANT_MODEL, redisKeys } from '@amanat/core';
 import { connectRedis, createLogger, createRedis } from '@amanat/platform';
 import type { Redis } from 'ioredis';
 import OpenAI from 'openai';
@@ -159,8 +159,10 @@ describe('with an upstream model (the LLM double)', () => {
     await worker?.close();
   });
 
-  it('streams the model answer token by token; the session never reaches the upstream', async () => {
-    upstream.respond((req) => ({ text: `You said: ${lastUserText(req)}. That is all I know.` }));
+  it('streams the model answer sentence by sentence; the session never reaches the upstream', async () => {
+    upstream.respond((req) => ({
+      text: `You said: ${lastUserText(req)}. That is all I know. Ask again! Or ask me later. Bye.`,
+    }));
     upstream.setStreaming({ chunkChars: 4, chunkDelayMs: 0 });
     const token = await newUser();
     const stream = await assist
@@ -173,7 +175,9 @@ describe('with an upstream model (the LLM double)', () => {
       if (piece) deltas.push(piece);
       if (chunk.system_fingerprint) fingerprint = chunk.system_fingerprint;
     }
-    expect(deltas.join('')).toBe('You said: hello there. That is all I know.');
+    expect(deltas.join('')).toBe(
+      'You said: hello there. That is all I know. Ask again! Or ask me later. Bye.',
+    );
     expect(deltas.length).toBeGreaterThan(3);
     expect(fingerprint).toBe('amanat-model');
 
@@ -250,21 +254,40 @@ describe('with an upstream model (the LLM double)', () => {
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
-  it('survives a client that aborts mid-stream, and keeps answering', async () => {
+  it('survives a client that aborts mid-stream, stops the worker, counts the tokens, and keeps answering', async () => {
     // About ten seconds of answer: only the abort can let the request go within the wait below.
-    upstream.respond(() => ({ text: 'x'.repeat(400) }));
+    const story = 'Once more. '.repeat(40);
+    upstream.respond(() => ({ text: story }));
     upstream.setStreaming({ chunkChars: 2, chunkDelayMs: 50 });
     const token = await newUser();
-    const stream = await assist
-      .client(token)
-      .chat.completions.create({ ...ask('long answer'), stream: true });
-    let received = '';
-    for await (const chunk of stream) {
-      received += chunk.choices[0]?.delta.content ?? '';
-      if (received.length >= 4) break; // leaving the loop aborts the request
+    const me = await api.call('GET', '/api/auth/me', { token });
+    // The worker's channel, heard here as well: the proxy stops listening when its client goes.
+    const listener = createRedis(api.redis.url, 'worker', 'llm-channel-test');
+    const heard: string[] = [];
+    listener.on('pmessage', (_p, _c, message) => void heard.push(message));
+    await listener.psubscribe(`${redisKeys(api.redis.prefix).channel('llm-stream-')}*`);
+    try {
+      const { data: stream, request_id } = await assist
+        .client(token)
+        .chat.completions.create({ ...ask('long answer'), stream: true })
+        .withResponse();
+      let received = '';
+      for await (const chunk of stream) {
+        received += chunk.choices[0]?.delta.content ?? '';
+        if (received.length >= 4) break; // leaving the loop aborts the request
+      }
+      expect(received.length).toBeLessThan(story.length);
+      await until('the aborted request to be let go', () => assist.assistant.inFlight() === 0, 5000);
+      // The worker stops calling the upstream and says so, long before the story would have ended.
+      await until('the worker to stop', () =>
+        heard.some((m) => m.includes('"cancelled"') && m.includes('"error"')),
+      );
+      expect(await assist.redis.exists(redisKeys(api.redis.prefix).llmCancel(request_id as string))).toBe(1);
+      // No `done` reached the proxy, and what the model wrote is counted all the same.
+      expect(await assist.limits.spentToday(me.body.id)).toBeGreaterThan(0);
+    } finally {
+      listener.disconnect();
     }
-    expect(received.length).toBeLessThan(400);
-    await until('the aborted request to be let go', () => assist.assistant.inFlight() === 0, 5000);
 
     const ready = await fetch(`${assist.url}/readyz`);
     expect(ready.status).toBe(200);
@@ -329,7 +352,9 @@ describe('with an upstream model (the LLM double)', () => {
         const me = await api.call('GET', '/api/auth/me', { token });
         const client = new OpenAI({ baseURL: `${counter.url}/v1`, apiKey: token, maxRetries: 3 });
         // About 150 prompt tokens by the upstream's count: one answer spends the day's 100.
-        await client.chat.completions.create(ask('Please remember this. '.repeat(27)));
+        const first = await client.chat.completions.create(ask('Please remember this. '.repeat(27)));
+        // Counted once, by the worker, as the upstream counted it: the proxy's reservation is settled.
+        expect(await quota.limits.spentToday(me.body.id)).toBe(first.usage?.total_tokens);
         expect(await quota.limits.spentToday(me.body.id)).toBeGreaterThanOrEqual(100);
 
         const before = counter.count('/v1/chat/completions');

@@ -1,5 +1,12 @@
 // The proxy's surface that needs no llm worker: sign-in, validation, errors, CORS, models, health.
-import { ASSISTANT_MODEL, QUEUES, redisKeys } from '@amanat/core';
+import {
+  ASSISTANT_MODEL,
+  LLM_CONVERSATION_BUDGET,
+  type LlmJob,
+  llmQuotaDay,
+  QUEUES,
+  redisKeys,
+} from '@amanat/core';
 import { Queue } from 'bullmq';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -214,6 +221,35 @@ describe('request validation', () => {
     }
   });
 
+  it('signs the caller in before reading the body: no session, no parsing', async () => {
+    for (const body of [
+      '{"model":',
+      JSON.stringify(chat({ messages: [{ role: 'user', content: 'x'.repeat(300_000) }] })),
+    ]) {
+      const res = await fetch(`${assist.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(res.status).toBe(401);
+      expectOpenAiError(await res.json(), 'invalid_api_key');
+    }
+  });
+
+  it('refuses a body over 256 KB with 413', async () => {
+    const res = await fetch(`${assist.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session}` },
+      body: JSON.stringify(
+        chat({
+          messages: Array.from({ length: 12 }, () => ({ role: 'user', content: 'x'.repeat(24_000) })),
+        }),
+      ),
+    });
+    expect(res.status).toBe(413);
+    expectOpenAiError(await res.json(), 'request_too_large');
+  });
+
   it('answers unknown paths with an OpenAI-style 404', async () => {
     const res = await fetch(`${assist.baseURL}/embeddings`, {
       method: 'POST',
@@ -303,6 +339,73 @@ describe('while no worker answers', () => {
     expect((await fetch(`${assist.url}/readyz`)).status).toBe(200);
   });
 
+  const jobOf = async (requestId: string) => {
+    const queue = new Queue(QUEUES.llm, {
+      connection: api.redis.redis,
+      prefix: redisKeys(api.redis.prefix).bullPrefix,
+    });
+    try {
+      return (await queue.getJob(requestId))?.data as LlmJob | undefined;
+    } finally {
+      await queue.close();
+    }
+  };
+  const keys = () => redisKeys(api.redis.prefix);
+
+  it('queues only the part of a long conversation the worker uses', async () => {
+    const client = assist.client(await api.signIn(710_022));
+    const messages = Array.from({ length: 61 }, (_, i) => ({
+      role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
+      content: `turn ${i} ${'words '.repeat(500)}`,
+    }));
+    messages.push({ role: 'user', content: `the question ${'?'.repeat(20_000)}` });
+    const { data: stream, request_id } = await client.chat.completions
+      .create({ ...chat({ messages }), stream: true })
+      .withResponse();
+    try {
+      const job = await jobOf(request_id as string);
+      const sent = job?.messages ?? [];
+      expect(sent.length).toBeGreaterThan(1);
+      expect(sent.length).toBeLessThanOrEqual(LLM_CONVERSATION_BUDGET.maxTurns);
+      const chars = sent.reduce((n, m) => n + m.content.length, 0);
+      expect(chars).toBeLessThanOrEqual(LLM_CONVERSATION_BUDGET.maxChars);
+      // The newest turns are the ones kept, the question last and cut to its budget.
+      expect(sent.at(-1)?.content).toBe(
+        `the question ${'?'.repeat(20_000)}`.slice(0, LLM_CONVERSATION_BUDGET.maxLastMessageChars),
+      );
+      expect(sent.at(-2)?.content).toBe(messages.at(-2)?.content);
+    } finally {
+      stream.controller.abort();
+    }
+    await until('the job to be withdrawn', async () => (await waitingJobs()) === 0);
+  });
+
+  it('reserves a request’s estimate at admission, so a parallel one cannot pass a nearly spent quota', async () => {
+    const token = await api.signIn(710_023);
+    const me = await api.call('GET', '/api/auth/me', { token });
+    const spentKey = keys().llmTokens(me.body.id, llmQuotaDay(new Date()));
+    const quota = assist.config.LLM_DAILY_TOKENS;
+    await api.redis.redis.set(spentKey, quota - 1);
+    const client = assist.client(token);
+    const { data: first, request_id } = await client.chat.completions
+      .create({ ...chat({ messages: [{ role: 'user', content: 'x'.repeat(400) }] }), stream: true })
+      .withResponse();
+    // Admitted with one token left, and its estimate (400 characters, about 100 tokens) counted at once.
+    expect(Number(await api.redis.redis.get(spentKey))).toBe(quota - 1 + 100);
+    const second = await client.chat.completions.create(chat()).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(second).toMatchObject({ status: 429, code: 'daily_quota_exceeded' });
+
+    // The client goes: the job that no worker took is withdrawn, with its reservation, and marked cancelled.
+    first.controller.abort();
+    await until('the reservation to be given back', async () => {
+      return Number(await api.redis.redis.get(spentKey)) === quota - 1;
+    });
+    expect(await api.redis.redis.exists(keys().llmCancel(request_id as string))).toBe(1);
+    expect(await api.redis.redis.exists(keys().llmReservation(request_id as string))).toBe(0);
+    await until('the job to be withdrawn', async () => (await waitingJobs()) === 0);
+  });
+
   it('gives up after LLM_TIMEOUT_SEC with an OpenAI-style 504 (an error event once streaming) and withdraws the jobs', async () => {
     const slow = await startTestAssist({
       apiUrl: api.url,
@@ -327,6 +430,12 @@ describe('while no worker answers', () => {
       expect(stream).toBeInstanceOf(OpenAI.APIError);
       expect(stream).toMatchObject({ code: 'timeout', type: 'server_error' });
       await until('the jobs to be withdrawn', async () => (await waitingJobs()) === 0);
+      // A worker that had taken either job would be told to stop.
+      const ids = [plain, stream].map((e) => (e as InstanceType<typeof OpenAI.APIError>).requestID);
+      expect((plain as InstanceType<typeof OpenAI.APIError>).requestID).toBeTruthy();
+      for (const id of ids.filter(Boolean)) {
+        expect(await api.redis.redis.exists(keys().llmCancel(id as string))).toBe(1);
+      }
     } finally {
       await slow.close();
     }

@@ -2,14 +2,25 @@ import { randomUUID } from 'node:crypto';
 import { ASSISTANT_MODEL, type LlmMessage } from '@amanat/core';
 import type { Logger } from '@amanat/platform';
 import cors from 'cors';
-import express, { type ErrorRequestHandler, type Request, type Response, type Router } from 'express';
+import express, {
+  type ErrorRequestHandler,
+  type Request,
+  type RequestHandler,
+  type Response,
+  type Router,
+} from 'express';
 import { z } from 'zod';
 import type { AskResult, Assistant } from './ask.ts';
-import type { SessionAuth } from './auth.ts';
+import type { AssistUser, SessionAuth } from './auth.ts';
 import { AssistantError, isAssistantError, sendOpenAiError, toAssistantError } from './errors.ts';
 
 /** The server's own cap on completion tokens a client may ask for (the worker applies its own, lower, one). */
 const MAX_TOKENS_CAP = 8192;
+/**
+ * The largest request body read: far more than the conversation a job carries (the proxy trims it to
+ * `LLM_CONVERSATION_BUDGET`), and far less than what would let a caller make the proxy parse megabytes.
+ */
+const BODY_LIMIT = '256kb';
 /** When the assistant model "was created", for /v1/models: a fixed date, so answers do not change. */
 const MODEL_CREATED = 1_767_225_600;
 
@@ -179,11 +190,31 @@ export function llmRoutes(deps: {
       );
   });
 
-  router.post('/v1/chat/completions', express.json({ limit: '4mb' }), async (req, res) => {
-    const startedAt = Date.now();
+  // Who asks is known before the body is read: an anonymous caller cannot make the proxy parse a body.
+  const signIn: RequestHandler = async (req, res, next) => {
     const requestId = randomUUID();
+    res.locals.requestId = requestId;
+    res.locals.startedAt = Date.now();
     res.setHeader('x-request-id', requestId);
-    let userId: string | undefined;
+    try {
+      res.locals.user = await auth.authenticate(req.headers.authorization, forwardedFor(req));
+      next();
+    } catch (err) {
+      const error = toAssistantError(err);
+      if (!isAssistantError(err)) logger.error({ err, requestId }, 'chat completion sign-in failed');
+      logger.info(
+        { requestId, status: error.status, code: error.code, ms: Date.now() - res.locals.startedAt },
+        'chat completion',
+      );
+      sendOpenAiError(res, error);
+    }
+  };
+
+  router.post('/v1/chat/completions', signIn, express.json({ limit: BODY_LIMIT }), async (req, res) => {
+    const startedAt = res.locals.startedAt as number;
+    const requestId = res.locals.requestId as string;
+    const user = res.locals.user as AssistUser;
+    const userId = user.id;
     let stream = false;
     const log = (status: number, extra: Record<string, unknown> = {}) =>
       logger.info(
@@ -198,8 +229,6 @@ export function llmRoutes(deps: {
     });
 
     try {
-      const user = await auth.authenticate(req.headers.authorization, forwardedFor(req));
-      userId = user.id;
       const { request, messages, maxTokens } = toConversation(req.body);
       stream = request.stream === true;
       const base = {
@@ -244,6 +273,8 @@ export function llmRoutes(deps: {
         keepAliveMs,
         includeUsage: request.stream_options?.include_usage === true,
         log,
+        logger,
+        requestId,
       });
     } catch (err) {
       const error = toAssistantError(err);
@@ -299,8 +330,11 @@ async function streamAnswer(o: {
   keepAliveMs: number;
   includeUsage: boolean;
   log: (status: number, extra?: Record<string, unknown>) => void;
+  logger: Logger;
+  requestId: string;
 }): Promise<void> {
   const { res } = o;
+  let started = false;
   let lastWrite = Date.now();
   let streamed = '';
   let keepAlive: NodeJS.Timeout | undefined;
@@ -324,24 +358,31 @@ async function streamAnswer(o: {
       ...extra,
     })}\n\n`;
 
+  // Starts the event stream once: when the job is queued, or at the first delta if a fast worker's delta
+  // arrives before the enqueue has returned.
+  const start = () => {
+    if (started) return;
+    started = true;
+    res.status(200).set({
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // nginx and some other proxies buffer responses unless told not to.
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    write(chunk({ role: 'assistant', content: '' }, null));
+    keepAlive = setInterval(() => {
+      if (Date.now() - lastWrite >= o.keepAliveMs / 2) write(': keep-alive\n\n');
+    }, o.keepAliveMs);
+  };
+
   try {
     const result = await o.assistant.ask({
       ...o.ask,
-      onStart: () => {
-        res.status(200).set({
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          // nginx and some other proxies buffer responses unless told not to.
-          'x-accel-buffering': 'no',
-        });
-        res.flushHeaders();
-        write(chunk({ role: 'assistant', content: '' }, null));
-        keepAlive = setInterval(() => {
-          if (Date.now() - lastWrite >= o.keepAliveMs / 2) write(': keep-alive\n\n');
-        }, o.keepAliveMs);
-      },
+      onStart: start,
       onDelta: (text) => {
         if (!text) return;
+        start();
         streamed += text;
         write(chunk({ content: text }, null));
       },
@@ -371,6 +412,8 @@ async function streamAnswer(o: {
     o.log(200, { basic: result.basic, tokens: completionUsage(result).total_tokens });
   } catch (err) {
     if (!res.headersSent) throw err;
+    if (!isAssistantError(err))
+      o.logger.error({ err, requestId: o.requestId }, 'chat completion stream failed');
     const error = toAssistantError(err);
     if (error.code !== 'request_aborted' && !res.destroyed) {
       write(`data: ${JSON.stringify(error.toBody())}\n\n`);

@@ -1,18 +1,29 @@
 import {
   ASSISTANT_LABELS,
   assistantSystemPrompt,
+  estimateTokens,
   type LlmMessage,
   type LlmUsage,
   type Locale,
   localeOf,
+  recentTurns,
 } from '@amanat/core';
-import type { ChatMessage, ProviderChain } from './providers.ts';
-import { runTool, TOOL_DEFINITIONS, type ToolContext, toolMessageContent } from './tools.ts';
+import { FactsLedger, filterModelText, ModelTextStream } from './answer-filter.ts';
+import { type ChatMessage, type ProviderChain, UpstreamError } from './providers.ts';
+import { INVISIBLE_FORMAT, replaceFactsBlocks } from './render.ts';
+import {
+  runTool,
+  TOOL_DEFINITIONS,
+  type ToolContext,
+  type ToolOutcome,
+  toolMessageContent,
+} from './tools.ts';
 
 /**
  * The tool loop: the model is called with the tools, the server runs the calls it asks for, and the
  * model is called again, for a bounded number of rounds. Only answer text reaches the user: the facts
- * each tool rendered, written by the server, and the model's own words after them.
+ * each tool rendered, written by the server, and the model's own words after them, sentence by sentence,
+ * with whatever they say about states and money that those facts do not show taken out (answer-filter.ts).
  */
 
 /** Where the answer goes as it is written; every piece is part of the final answer, in order. */
@@ -29,13 +40,31 @@ export interface AssistantRequest {
   /** Model calls at most, the last of them without tools. */
   maxRounds?: number;
   now?: Date;
+  /**
+   * A deal of the user's that the question names (by id, short id or invite code): the server looks it up
+   * before the model is called, so its facts come first whatever the model does, and the model knows them.
+   */
+  namedDeal?: string | null;
+  /** Counts the tokens of each upstream round as soon as it ends, or breaks off (then estimated). */
+  onUsage?: (usage: LlmUsage) => Promise<void>;
+  /** Whether whoever asked has gone: asked before each round and, now and then, while the model writes. */
+  cancelled?: () => Promise<boolean>;
+  /** How often `cancelled` is asked while the model writes. */
+  cancelCheckMs?: number;
+}
+
+/** The request was cancelled (its client went away): the model is not called again. */
+export class AnswerCancelled extends Error {
+  constructor() {
+    super('the request was cancelled');
+    this.name = 'AnswerCancelled';
+  }
 }
 
 const MAX_ROUNDS = 4;
 const MAX_CALLS_PER_ROUND = 6;
-const MAX_TURNS = 20;
-const MAX_CONVERSATION_CHARS = 24_000;
-const MAX_LAST_MESSAGE_CHARS = 8_000;
+const CANCEL_CHECK_MS = 250;
+const NAMED_DEAL_CALL_ID = 'call_amanat_named_deal';
 
 const CYRILLIC = /\p{Script=Cyrillic}/u;
 const LATIN_WORDS = /\p{Script=Latin}{2,}.*\p{Script=Latin}{2,}/su;
@@ -53,69 +82,130 @@ export function answerLocale(userLanguage: string | null | undefined, message: s
 export const lastUserMessage = (conversation: readonly LlmMessage[]): string =>
   [...conversation].reverse().find((m) => m.role === 'user')?.content ?? '';
 
-/** The most recent turns that fit the budget, so a long chat costs a bounded prompt. */
-export function recentTurns(conversation: readonly LlmMessage[]): LlmMessage[] {
-  const kept: LlmMessage[] = [];
-  let chars = 0;
-  for (const m of [...conversation].reverse().slice(0, MAX_TURNS)) {
-    const content = kept.length === 0 ? m.content.slice(0, MAX_LAST_MESSAGE_CHARS) : m.content;
-    if (kept.length > 0 && chars + content.length > MAX_CONVERSATION_CHARS) break;
-    chars += content.length;
-    kept.unshift({ role: m.role, content });
-  }
-  return kept;
+/**
+ * The conversation as the model gets it: the budget's most recent turns, with every facts block in an
+ * earlier answer replaced by a placeholder. Those blocks hold text the counterparty wrote (titles), and in
+ * an assistant turn the model would read it as its own words rather than as quoted data.
+ */
+export function conversationForModel(conversation: readonly LlmMessage[], locale: Locale): LlmMessage[] {
+  const placeholder = ASSISTANT_LABELS.factsOmitted[locale];
+  return recentTurns(
+    conversation.map((m) =>
+      m.role === 'assistant'
+        ? { role: m.role, content: replaceFactsBlocks(m.content, placeholder).replace(INVISIBLE_FORMAT, '') }
+        : m,
+    ),
+  );
 }
-
-/** About four characters a token: used when an upstream reports no usage, and by the basic responder. */
-export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
 
 const messageChars = (messages: readonly ChatMessage[]) =>
   messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0);
 
+const estimatedPrompt = (messages: readonly ChatMessage[]) => Math.ceil(messageChars(messages) / 4);
+
 export async function runAssistant(req: AssistantRequest): Promise<{ usage: LlmUsage }> {
   const { tools, out } = req;
   const maxRounds = req.maxRounds ?? MAX_ROUNDS;
+  const cancelCheckMs = req.cancelCheckMs ?? CANCEL_CHECK_MS;
   const today = (req.now ?? new Date()).toISOString().slice(0, 10);
   const messages: ChatMessage[] = [
     { role: 'system', content: assistantSystemPrompt(tools.locale, tools.surface, today) },
-    ...recentTurns(req.conversation),
+    ...conversationForModel(req.conversation, tools.locale),
   ];
   const usage: LlmUsage = { promptTokens: 0, completionTokens: 0 };
+  const count = async (round: LlmUsage) => {
+    usage.promptTokens += round.promptTokens;
+    usage.completionTokens += round.completionTokens;
+    await req.onUsage?.(round);
+  };
+  const stopIfCancelled = async () => {
+    if (req.cancelled && (await req.cancelled())) throw new AnswerCancelled();
+  };
 
   // The answer is written as facts blocks and runs of model text, separated by blank lines.
   let last: 'none' | 'facts' | 'text' = 'none';
   const pendingFacts: string[] = [];
   const shownFacts = new Set<string>();
+  const ledger = new FactsLedger(tools.registry);
   const flushFacts = async () => {
     for (const block of pendingFacts.splice(0)) {
       await out.write(last === 'none' ? block : `\n\n${block}`);
       last = 'facts';
     }
   };
+  const showFacts = (outcome: ToolOutcome) => {
+    ledger.add(outcome.facts, outcome.states);
+    if (outcome.facts !== '' && !shownFacts.has(outcome.facts)) {
+      shownFacts.add(outcome.facts);
+      pendingFacts.push(outcome.facts);
+    }
+  };
+
+  if (req.namedDeal) {
+    // As if the model had asked for the deal first: its facts lead the answer and the model reads them.
+    const args = JSON.stringify({ deal: req.namedDeal });
+    const outcome = await runTool('get_deal', args, tools);
+    showFacts(outcome);
+    messages.push(
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: NAMED_DEAL_CALL_ID, type: 'function', function: { name: 'get_deal', arguments: args } },
+        ],
+      },
+      { role: 'tool', tool_call_id: NAMED_DEAL_CALL_ID, content: toolMessageContent('get_deal', outcome) },
+    );
+  }
 
   for (let round = 0; round < maxRounds; round++) {
     const final = round === maxRounds - 1;
+    await stopIfCancelled();
     let run: 'waiting' | 'writing' = 'waiting';
-    const result = await req.chain.complete(
-      { messages, tools: TOOL_DEFINITIONS, toolChoice: final ? 'none' : 'auto', maxTokens: req.maxTokens },
-      async (text) => {
-        let piece = text;
+    // Only whole sentences go out, each checked against the facts shown so far.
+    const text = new ModelTextStream(
+      (unit) => filterModelText(unit, ledger, tools),
+      async (piece) => {
+        let next = piece;
         if (run === 'waiting') {
           // The facts go right before the model's words, so both are one answer in reading order.
-          piece = text.replace(/^\s+/, '');
-          if (piece === '') return;
           await flushFacts();
-          if (last !== 'none') piece = `\n\n${piece}`;
+          if (last !== 'none') next = `\n\n${next}`;
           run = 'writing';
         }
-        await out.write(piece);
+        await out.write(next);
         last = 'text';
       },
     );
-    usage.promptTokens += result.usage?.promptTokens ?? Math.ceil(messageChars(messages) / 4);
-    usage.completionTokens +=
-      result.usage?.completionTokens ??
-      estimateTokens(result.text + result.toolCalls.map((c) => c.name + c.arguments).join(''));
+    let received = 0;
+    let checkedAt = Date.now();
+    let result: Awaited<ReturnType<ProviderChain['complete']>>;
+    try {
+      result = await req.chain.complete(
+        { messages, tools: TOOL_DEFINITIONS, toolChoice: final ? 'none' : 'auto', maxTokens: req.maxTokens },
+        async (piece) => {
+          received += piece.length;
+          if (Date.now() - checkedAt >= cancelCheckMs) {
+            checkedAt = Date.now();
+            await stopIfCancelled();
+          }
+          await text.push(piece);
+        },
+      );
+      await text.end();
+    } catch (err) {
+      // A round that broke off after the upstream started answering still cost tokens: count an estimate.
+      if (err instanceof AnswerCancelled || (err instanceof UpstreamError && err.streamed)) {
+        await count({ promptTokens: estimatedPrompt(messages), completionTokens: Math.ceil(received / 4) });
+      }
+      throw err;
+    }
+    await count({
+      promptTokens: result.usage?.promptTokens ?? estimatedPrompt(messages),
+      completionTokens:
+        result.usage?.completionTokens ??
+        estimateTokens(result.text + result.toolCalls.map((c) => c.name + c.arguments).join('')),
+    });
 
     if (result.toolCalls.length === 0 || final) break;
     messages.push({
@@ -133,10 +223,7 @@ export async function runAssistant(req: AssistantRequest): Promise<{ usage: LlmU
         i < MAX_CALLS_PER_ROUND
           ? await runTool(call.name, call.arguments, tools)
           : { facts: '', data: { error: 'too_many_calls', limit: MAX_CALLS_PER_ROUND } };
-      if (outcome.facts !== '' && !shownFacts.has(outcome.facts)) {
-        shownFacts.add(outcome.facts);
-        pendingFacts.push(outcome.facts);
-      }
+      showFacts(outcome);
       messages.push({ role: 'tool', tool_call_id: call.id, content: toolMessageContent(call.name, outcome) });
     }
   }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { BASIC_ASSISTANT_TEXT, type Locale, type PaymentStatus, STATE_GUIDE } from '@amanat/core';
-import { type DealRecord, recordPayments, upsertTelegramUser } from '@amanat/platform';
+import { type DealRecord, type Queryable, recordPayments, upsertTelegramUser } from '@amanat/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitingPaymentDeal, BUYER_ADDRESS } from '../../../platform/src/deals/test-fixtures.ts';
 import { detectIntent } from './basic-responder.ts';
-import { shortId } from './deal-access.ts';
+import { namedDealId, shortId } from './deal-access.ts';
 import { type Answer, doneOf, type Harness, startHarness } from './test-harness.ts';
 
 let h: Harness;
@@ -181,6 +181,36 @@ describe('the basic assistant (no provider configured)', () => {
     const bot = basicText(await h.ask(partial.buyer.id, 'status of my deal', { surface: 'bot' }), 'en');
     expect(bot).not.toContain('**');
     expect(bot).toContain('\nState: Partially paid');
+  });
+
+  it('charges only its answer against the quota, however long the conversation', async () => {
+    const d = await awaitingPaymentDeal(h.store, h.db.pool, derive);
+    const history = Array.from({ length: 6 }, (_, i) => ({
+      role: i % 2 === 0 ? ('user' as const) : ('assistant' as const),
+      content: `${i} ${'long earlier turn '.repeat(200)}`,
+    }));
+    const answer = await h.ask(d.buyer.id, [...history, { role: 'user', content: 'What are the fees?' }]);
+    const text = basicText(answer, 'en');
+    const done = doneOf(answer);
+    expect(done.usage).toEqual({ promptTokens: 0, completionTokens: Math.ceil(text.length / 4) });
+    expect(await h.spentToday(d.buyer.id)).toBe(done.usage.completionTokens);
+  });
+
+  it('looks up a few distinct references at most, however many id-like words a message has', async () => {
+    let queries = 0;
+    const counting: Queryable = {
+      query: ((...args: Parameters<Queryable['query']>) => {
+        queries++;
+        return (h.db.pool.query as (...a: unknown[]) => unknown)(...args);
+      }) as Queryable['query'],
+    };
+    const words = Array.from({ length: 30 }, (_, i) => (0x10000000 + i).toString(16)).join(' ');
+    expect(await namedDealId(counting, partial.buyer.id, `${words} ${words}`)).toBeNull();
+    expect(queries).toBeLessThanOrEqual(5);
+    // A real reference among the noise is still found.
+    expect(await namedDealId(counting, partial.buyer.id, `#${shortId(partial.deal.id)} ${words}`)).toBe(
+      partial.deal.id,
+    );
   });
 
   it('answers an unknown user with an error, not with anyone’s data', async () => {

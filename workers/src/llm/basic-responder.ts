@@ -1,6 +1,6 @@
 import { BASIC_ASSISTANT_TEXT, type DealState, type Locale } from '@amanat/core';
 import type { DealRecord } from '@amanat/platform';
-import { findUserDeal, listUserDeals, shortId } from './deal-access.ts';
+import { findUserDeal, listUserDeals, namedDealId, shortId } from './deal-access.ts';
 import { factsBlock, fundingNotes, renderDealList, renderFees } from './render.ts';
 import { runTool, type ToolContext } from './tools.ts';
 
@@ -39,8 +39,6 @@ export function detectIntent(text: string): BasicIntent {
 }
 
 const COLLECTING: readonly DealState[] = ['awaiting_payment', 'partially_paid'];
-const ID_REF = /#?\b([0-9a-f]{8}(?:-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?)\b/giu;
-const INVITE_REF = /\b([A-HJ-NP-Z2-9]{10})\b/gu;
 
 /** A deal the message names by id, short id, invite code or title, among the user's own. */
 async function namedDeal(
@@ -48,11 +46,8 @@ async function namedDeal(
   text: string,
   open: readonly DealRecord[],
 ): Promise<string | null> {
-  const refs = [...text.matchAll(ID_REF), ...text.matchAll(INVITE_REF)].map((m) => m[1] as string);
-  for (const ref of refs) {
-    const found = await findUserDeal(ctx.db, ctx.userId, ref);
-    if (found.kind === 'found') return found.deal.deal.id;
-  }
+  const byRef = await namedDealId(ctx.db, ctx.userId, text);
+  if (byRef) return byRef;
   const lower = text.toLowerCase();
   const byTitle = open.filter(
     (d) => d.title.trim().length >= 3 && lower.includes(d.title.trim().toLowerCase()),

@@ -126,3 +126,25 @@ export async function disputeNotes(db: Queryable, dealId: string, limit = 6): Pr
   }
   return notes.slice(-limit);
 }
+
+const ID_REF = /#?\b([0-9a-f]{8}(?:-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?)\b/giu;
+const INVITE_REF = /\b([A-HJ-NP-Z2-9]{10})\b/gu;
+/** References looked up per message at most: each is a query, and a message may be full of id-like words. */
+export const MAX_DEAL_REFERENCES = 5;
+
+/** What in a message may name a deal (an id, a short id, an invite code): distinct, and at most a few. */
+export function dealReferences(text: string): string[] {
+  const refs = [...text.matchAll(ID_REF), ...text.matchAll(INVITE_REF)].map((m) =>
+    (m[1] as string).toLowerCase(),
+  );
+  return [...new Set(refs)].slice(0, MAX_DEAL_REFERENCES);
+}
+
+/** The first of the user's deals a message names by id, short id or invite code, or null. */
+export async function namedDealId(db: Queryable, userId: string, text: string): Promise<string | null> {
+  for (const ref of dealReferences(text)) {
+    const found = await findUserDeal(db, userId, ref);
+    if (found.kind === 'found') return found.deal.deal.id;
+  }
+  return null;
+}

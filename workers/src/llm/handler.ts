@@ -1,5 +1,6 @@
 import {
   type AssetRegistry,
+  estimateTokens,
   type LlmJob,
   type LlmStreamMessage,
   type LlmUsage,
@@ -12,8 +13,10 @@ import { getUser, type Logger, type Pool } from '@amanat/platform';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { answerLocale, estimateTokens, lastUserMessage, runAssistant } from './assistant.ts';
+import { AnswerCancelled, answerLocale, lastUserMessage, runAssistant } from './assistant.ts';
 import { basicAnswer } from './basic-responder.ts';
+import { namedDealId } from './deal-access.ts';
+import { RequestMeter } from './metering.ts';
 import { type ProviderChain, UpstreamError } from './providers.ts';
 import type { ToolContext } from './tools.ts';
 
@@ -21,7 +24,9 @@ import type { ToolContext } from './tools.ts';
  * One assistant request: resolve the user, answer through the provider chain (or the built-in responder)
  * and stream the answer on the request's channel. Whatever happens, the channel gets exactly one `done`
  * or `error`, and the handler itself never fails the job: BullMQ must not run it again and stream a
- * second answer after the first one's deltas.
+ * second answer after the first one's deltas. The tokens are counted against the user's daily quota here,
+ * round by round, so that a client that goes away mid-answer is counted too; and a request the proxy
+ * marked cancelled stops calling the upstream.
  */
 
 /** Publishes one request's answer: deltas in order, then one terminal message carrying the whole answer. */
@@ -81,6 +86,8 @@ export interface LlmHandlerDeps {
   maxTokens: number;
   /** A request that waited longer than this is dropped: whoever asked has given up on it. */
   maxWaitMs?: number;
+  /** How often a streaming answer checks whether its request was cancelled. */
+  cancelCheckMs?: number;
 }
 
 const requestIdOf = (data: unknown): string | null => {
@@ -107,40 +114,63 @@ export function createLlmHandler(deps: LlmHandlerDeps): (job: Job) => Promise<{ 
     const req = parsed.data;
     const out = new AnswerPublisher(deps.publisher, deps.prefix, req.requestId);
     const log = logger.child({ requestId: req.requestId, userId: req.userId });
+    const meter = new RequestMeter({
+      redis: deps.publisher,
+      prefix: deps.prefix,
+      userId: req.userId,
+      requestId: req.requestId,
+      logger: log,
+    });
+    await meter.claim();
+    // Whatever happened, the quota is settled before the client hears the end, so it sees the count.
+    const finish = async (status: number, code: string, message: string) => {
+      await meter.settle();
+      await out
+        .error(status, code, message)
+        .catch((publishErr) => log.error({ err: publishErr }, 'could not publish the error'));
+    };
     try {
       if (Date.now() - job.timestamp > maxWaitMs) {
-        await out.error(504, 'expired', 'The request waited too long in the queue.');
+        await finish(504, 'expired', 'The request waited too long in the queue.');
         return null;
       }
-      const basic = await answer(req, out, deps, log);
-      return { basic };
+      const answered = await answer(req, out, deps, log, meter);
+      if (!answered) {
+        await finish(403, 'unknown_user', 'The user is not known.');
+        return null;
+      }
+      await meter.settle();
+      await out.done(answered.usage, answered.basic);
+      log.info({ usage: answered.usage, basic: answered.basic }, 'assistant answered');
+      return { basic: answered.basic };
     } catch (err) {
+      if (err instanceof AnswerCancelled) {
+        log.info('the request was cancelled; the model stopped');
+        await finish(499, 'cancelled', 'The request was cancelled.');
+        return null;
+      }
       const upstream = err instanceof UpstreamError;
       log.error({ err: upstream ? { message: (err as Error).message } : err }, 'assistant request failed');
-      await out
-        .error(
-          upstream ? err.status : 500,
-          upstream ? (err.status === 504 ? 'upstream_timeout' : 'upstream_error') : 'internal_error',
-          upstream ? 'The assistant’s model failed; try again.' : 'The assistant failed; try again.',
-        )
-        .catch((publishErr) => log.error({ err: publishErr }, 'could not publish the error'));
+      await finish(
+        upstream ? err.status : 500,
+        upstream ? (err.status === 504 ? 'upstream_timeout' : 'upstream_error') : 'internal_error',
+        upstream ? 'The assistant’s model failed; try again.' : 'The assistant failed; try again.',
+      );
       return null;
     }
   };
 }
 
-/** Answers one request; returns whether the built-in responder gave the answer. */
+/** Answers one request without ending it: its usage and whether the built-in responder answered; null for an unknown user. */
 async function answer(
   req: LlmJob,
   out: AnswerPublisher,
   deps: LlmHandlerDeps,
   log: Logger,
-): Promise<boolean> {
+  meter: RequestMeter,
+): Promise<{ usage: LlmUsage; basic: boolean } | null> {
   const user = await getUser(deps.pool, req.userId);
-  if (!user) {
-    await out.error(403, 'unknown_user', 'The user is not known.');
-    return false;
-  }
+  if (!user) return null;
   const question = lastUserMessage(req.messages);
   const tools: ToolContext = {
     db: deps.pool,
@@ -158,10 +188,12 @@ async function answer(
         conversation: req.messages,
         maxTokens: Math.min(req.maxTokens ?? deps.maxTokens, deps.maxTokens),
         out,
+        namedDeal: await namedDealId(deps.pool, user.id, question),
+        onUsage: (round) => meter.add(round),
+        cancelled: () => meter.cancelled(),
+        ...(deps.cancelCheckMs !== undefined ? { cancelCheckMs: deps.cancelCheckMs } : {}),
       });
-      await out.done(usage, false);
-      log.info({ usage }, 'assistant answered');
-      return false;
+      return { usage, basic: false };
     } catch (err) {
       // Only an answer nobody has seen a word of may be replaced by the basic one.
       if (!(err instanceof UpstreamError) || err.streamed || out.started) throw err;
@@ -171,9 +203,8 @@ async function answer(
   }
   const text = await basicAnswer({ tools, text: question, unavailable });
   await out.write(text);
-  const promptChars = req.messages.reduce((n, m) => n + m.content.length, 0);
-  const usage = { promptTokens: Math.ceil(promptChars / 4), completionTokens: estimateTokens(text) };
-  await out.done(usage, true);
-  log.info({ usage, basic: true }, 'basic assistant answered');
-  return true;
+  // No model ran: only the answer is counted, as a modest share of the quota for the work behind it.
+  const usage = { promptTokens: 0, completionTokens: estimateTokens(text) };
+  await meter.add(usage);
+  return { usage, basic: true };
 }

@@ -1,4 +1,6 @@
 import {
+  ASSISTANT_FACTS_CLOSE,
+  ASSISTANT_FACTS_OPEN,
   ASSISTANT_FUNDING_TEXT,
   ASSISTANT_LABELS,
   ASSISTANT_ROLE_NAMES,
@@ -33,15 +35,22 @@ const L = (key: keyof typeof ASSISTANT_LABELS, locale: Locale) => ASSISTANT_LABE
 export const formatTime = (d: Date): string => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 /**
+ * Invisible format characters: the facts markers among them, and the bidi controls that can make text
+ * read in another order than it is written. Nobody but the server writes them into an answer.
+ */
+export const INVISIBLE_FORMAT = /[\u061c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/gu;
+
+/**
  * A title or other text a person wrote, made safe to show inside a server-written line: one line,
- * bounded, and in the app without Markdown that could pass for ours (links, emphasis).
+ * bounded, without invisible format characters, and in the app without Markdown that could pass for ours
+ * (links, emphasis).
  */
 export function quoteUserText(
   text: string,
   ctx: { surface: AssistantSurface; locale: Locale },
   max = 80,
 ): string {
-  const line = text.replace(/\s+/g, ' ').trim();
+  const line = text.replace(INVISIBLE_FORMAT, '').replace(/\s+/g, ' ').trim();
   const short = line.length > max ? `${line.slice(0, max - 1)}…` : line;
   const safe = ctx.surface === 'app' ? short.replace(/[\\`*_[\]()<>#!|~]/g, (c) => `\\${c}`) : short;
   return ctx.locale === 'ru' ? `«${safe}»` : `“${safe}”`;
@@ -49,7 +58,10 @@ export function quoteUserText(
 
 const code = (text: string, surface: AssistantSurface) => (surface === 'app' ? `\`${text}\`` : text);
 
-/** A facts block: a heading, label–value rows and notes, as Markdown in the app and plain text in the bot. */
+/**
+ * A facts block: a heading, label–value rows and notes, as Markdown in the app and plain text in the bot,
+ * between the invisible facts markers so that `replaceFactsBlocks` finds it in an answer sent back later.
+ */
 export function factsBlock(
   heading: string,
   rows: Array<[string, string]>,
@@ -60,8 +72,17 @@ export function factsBlock(
     surface === 'app'
       ? [`**${heading}**`, ...rows.map(([k, v]) => `- ${k}: ${v}`), ...notes.map((n) => `- ${n}`)]
       : [heading, ...rows.map(([k, v]) => `${k}: ${v}`), ...notes];
-  return lines.join('\n');
+  return `${ASSISTANT_FACTS_OPEN}${lines.join('\n')}${ASSISTANT_FACTS_CLOSE}`;
 }
+
+const FACTS_BLOCK = new RegExp(`${ASSISTANT_FACTS_OPEN}[\\s\\S]*?(?:${ASSISTANT_FACTS_CLOSE}|$)`, 'gu');
+
+/**
+ * An earlier answer with each facts block replaced by `placeholder`. A block whose end is missing (a
+ * client cut the answer short) runs to the end of the text: what is left of it is still the server's.
+ */
+export const replaceFactsBlocks = (text: string, placeholder: string): string =>
+  text.replace(FACTS_BLOCK, placeholder);
 
 export interface TokenInfo {
   symbol: string;

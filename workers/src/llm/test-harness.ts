@@ -8,6 +8,7 @@ import {
   JOBS,
   type LlmJob,
   type LlmStreamMessage,
+  llmQuotaDay,
   llmStreamMessageSchema,
   QUEUES,
   redisKeys,
@@ -40,7 +41,15 @@ export interface Harness {
   published: string[];
   queue: Queue;
   worker: Worker;
-  ask(userId: string, text: string | LlmJob['messages'], opts?: { surface?: 'app' | 'bot' }): Promise<Answer>;
+  ask(
+    userId: string,
+    text: string | LlmJob['messages'],
+    opts?: { surface?: 'app' | 'bot'; requestId?: string },
+  ): Promise<Answer>;
+  /** What has been published for one request so far. */
+  messagesOf(requestId: string): LlmStreamMessage[];
+  /** Tokens counted today against the user's daily quota. */
+  spentToday(userId: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -97,8 +106,13 @@ export async function startHarness(config: {
     published,
     queue,
     worker: llm.worker,
+    messagesOf: (requestId) => [...(byChannel.get(`${channelPrefix}${requestId}`) ?? [])],
+    async spentToday(userId) {
+      const key = redisKeys(redis.prefix).llmTokens(userId, llmQuotaDay(new Date()));
+      return Number((await redis.redis.get(key)) ?? 0);
+    },
     async ask(userId, text, opts = {}) {
-      const requestId = randomUUID();
+      const requestId = opts.requestId ?? randomUUID();
       const job: LlmJob = {
         requestId,
         userId,

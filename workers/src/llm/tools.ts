@@ -5,6 +5,7 @@ import {
   type AssetRegistry,
   type AssistantSurface,
   DEAL_STATES,
+  type DealState,
   formatAmount,
   type Locale,
   STATE_GUIDE,
@@ -48,6 +49,8 @@ export interface ToolOutcome {
   data: Record<string, unknown>;
   /** For the model: what people wrote (titles, descriptions, dispute messages), as quotes. */
   quoted?: Record<string, unknown>;
+  /** The deal states the facts show: the only ones the model's words may name in the same answer. */
+  states?: DealState[];
 }
 
 type FunctionTool = OpenAI.Chat.Completions.ChatCompletionFunctionTool;
@@ -193,6 +196,7 @@ const ambiguous = (deals: DealRecord[], ctx: ToolContext): ToolOutcome => ({
   facts: renderDealList(deals, ctx.userId, renderCtx(ctx), false, ASSISTANT_LABELS.ambiguous[ctx.locale]),
   data: { error: 'ambiguous', candidates: deals.map((d) => ({ short_id: shortId(d.id), state: d.state })) },
   quoted: { titles: Object.fromEntries(deals.map((d) => [shortId(d.id), d.title])) },
+  states: deals.map((d) => d.state),
 });
 
 async function withDeal(
@@ -228,6 +232,7 @@ const RUNNERS: {
         more,
       },
       quoted: { titles: Object.fromEntries(deals.map((d) => [shortId(d.id), d.title])) },
+      states: deals.map((d) => d.state),
     };
   },
 
@@ -238,6 +243,7 @@ const RUNNERS: {
         facts: renderDeal(deal, role, renderCtx(ctx)),
         data: { ...dealData(deal, role, ctx.registry), funding_notes: fundingNotes(deal, renderCtx(ctx)) },
         quoted: { ...quotedDeal(deal), ...(notes.length > 0 ? { dispute_messages: notes } : {}) },
+        states: [deal.state],
       };
     }),
 
@@ -252,6 +258,7 @@ const RUNNERS: {
             ctx.surface,
           ),
           data: { error: 'not_awaiting_payment', state: deal.state },
+          states: [deal.state],
         };
       }
       const t = tokenInfo(ctx.registry, deal);
@@ -264,6 +271,7 @@ const RUNNERS: {
           confirmations_needed: t.finalized ? 'finalized' : t.confirmations,
         },
         quoted: quotedDeal(deal),
+        states: [deal.state],
       };
     }),
 
@@ -279,12 +287,14 @@ const RUNNERS: {
           meaning: STATE_GUIDE[deal.state].meaning.en,
         },
         quoted: { title: deal.title },
+        states: [deal.state],
       }));
     }
     const state = args.state as (typeof DEAL_STATES)[number];
     return {
       facts: renderStateExplanation(state, renderCtx(ctx)),
       data: { state, meaning: STATE_GUIDE[state].meaning.en },
+      states: [state],
     };
   },
 };
