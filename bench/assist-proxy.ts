@@ -16,7 +16,8 @@ import { peakRssMb } from './scanner-process.ts';
 const rssMb = (pid: number | undefined) =>
   Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
-const ANSWER = 'Your deal is awaiting payment of 101 USDT.';
+// Neutral on purpose: a claim about a deal's state or money that no tool result shows is filtered out of answers.
+const ANSWER = 'Happy to help with your escrow deals. Ask me how payments, disputes or fees work.';
 const QUESTION = 'What is the state of my deal?';
 const UPSTREAM_MODEL = 'double-1';
 /** Per path and mode, before the measured rounds: the services' JIT and connections settle. */
