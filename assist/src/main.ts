@@ -2,8 +2,7 @@ import { type AssistConfig, assistConfigSchema, loadConfig } from '@amanat/core'
 import { connectRedis, createLogger, createRedis, onShutdown, startupOrExit } from '@amanat/platform';
 import type { Redis } from 'ioredis';
 import { createBot } from './bot/index.ts';
-import { createAssistant } from './llm/ask.ts';
-import { createLimits } from './llm/limits.ts';
+import { assistantFromConfig } from './llm/ask.ts';
 import { type AssistBot, createAssistServer } from './server.ts';
 
 const config: AssistConfig = startupOrExit(() => loadConfig('assist', assistConfigSchema, process.env));
@@ -24,20 +23,7 @@ const connect = (name: string): Promise<Redis> =>
 const redis = await connect('assist');
 const subscriber = await connect('assist-pubsub');
 
-const limits = createLimits({
-  redis,
-  prefix: config.REDIS_PREFIX,
-  requestsPerMin: config.LLM_REQUESTS_PER_MIN,
-  dailyTokens: config.LLM_DAILY_TOKENS,
-});
-const assistant = createAssistant({
-  redis,
-  subscriber,
-  prefix: config.REDIS_PREFIX,
-  logger,
-  limits,
-  timeoutSec: config.LLM_TIMEOUT_SEC,
-});
+const { assistant } = assistantFromConfig(config, { redis, subscriber, logger });
 
 let bot: AssistBot | null = null;
 if (!config.TELEGRAM_BOT_TOKEN) {

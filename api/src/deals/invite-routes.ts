@@ -1,5 +1,5 @@
 import { formatAmount } from '@amanat/core';
-import { findDealIdByInviteCode } from '@amanat/platform';
+import { type DealRecord, findDealIdByInviteCode } from '@amanat/platform';
 import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { ApiError } from '../http/problem.ts';
@@ -45,6 +45,14 @@ const invitePreviewSchema = z
   })
   .meta({ id: 'InvitePreview' });
 
+/** The deal an invite code belongs to, or the 404 that joining and previewing both answer. */
+export async function dealByInvite(ctx: ApiContext, code: string): Promise<DealRecord> {
+  const id = await findDealIdByInviteCode(ctx.pool, code);
+  const deal = id ? await ctx.store.get(id) : null;
+  if (!deal) throw new ApiError(404, 'invite_not_found', 'No deal has this invite code');
+  return deal;
+}
+
 /**
  * What an invite offers, for whoever holds its code: the terms they would agree to by joining, and
  * nothing of the deal's life (its state, payments, the other side's address). A used invite says only
@@ -65,9 +73,7 @@ export function inviteRoutes(ctx: ApiContext): RouteDef[] {
       response: invitePreviewSchema,
       errors: [404, 409],
       handler: async ({ params, caller }) => {
-        const id = await findDealIdByInviteCode(ctx.pool, params.code);
-        const deal = id ? await ctx.store.get(id) : null;
-        if (!deal) throw new ApiError(404, 'invite_not_found', 'No deal has this invite code');
+        const deal = await dealByInvite(ctx, params.code);
         const yourRole =
           deal.seller?.userId === caller.user.id
             ? 'seller'

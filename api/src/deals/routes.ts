@@ -6,18 +6,13 @@ import {
   redisKeys,
   verifyChain,
 } from '@amanat/core';
-import {
-  type DealRecord,
-  findDealIdByInviteCode,
-  listDeals,
-  readActivity,
-  withTransaction,
-} from '@amanat/platform';
+import { type DealRecord, listDeals, readActivity, withTransaction } from '@amanat/platform';
 import type { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { ApiError } from '../http/problem.ts';
 import { type Caller, defineRoute, JsonText, type RouteDef } from '../http/route.ts';
+import { dealByInvite } from './invite-routes.ts';
 import {
   activityViewSchema,
   addressBody,
@@ -199,10 +194,8 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
       response: dealViewSchema,
       errors: [404, 409],
       handler: async ({ body, caller }) => {
-        const id = await findDealIdByInviteCode(ctx.pool, body.code);
-        if (!id) throw new ApiError(404, 'invite_not_found', 'No deal has this invite code');
-        const deal = await ctx.store.get(id);
-        if (!deal) throw new ApiError(404, 'invite_not_found', 'No deal has this invite code');
+        const deal = await dealByInvite(ctx, body.code);
+        const id = deal.id;
         const role = deal.seller === null ? 'seller' : 'buyer';
         try {
           const result = await ctx.store.act(

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type AssistConfig,
   estimatePromptTokens,
   JOBS,
   LLM_CANCEL_TTL_SEC,
@@ -18,7 +19,7 @@ import type { Logger } from '@amanat/platform';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AssistantError, isAssistantError } from './errors.ts';
-import type { AssistantLimits } from './limits.ts';
+import { type AssistantLimits, createLimits } from './limits.ts';
 
 export interface AskRequest {
   userId: string;
@@ -256,4 +257,27 @@ async function guard<T>(p: Promise<T>): Promise<T> {
     if (isAssistantError(err)) throw err;
     throw unavailable();
   }
+}
+
+/** The assistant and its limits as the service runs them, from its configuration. */
+export function assistantFromConfig(
+  config: Pick<
+    AssistConfig,
+    'REDIS_PREFIX' | 'LLM_REQUESTS_PER_MIN' | 'LLM_DAILY_TOKENS' | 'LLM_TIMEOUT_SEC'
+  >,
+  deps: { redis: Redis; subscriber: Redis; logger: Logger },
+): { assistant: Assistant; limits: AssistantLimits } {
+  const limits = createLimits({
+    redis: deps.redis,
+    prefix: config.REDIS_PREFIX,
+    requestsPerMin: config.LLM_REQUESTS_PER_MIN,
+    dailyTokens: config.LLM_DAILY_TOKENS,
+  });
+  const assistant = createAssistant({
+    ...deps,
+    prefix: config.REDIS_PREFIX,
+    limits,
+    timeoutSec: config.LLM_TIMEOUT_SEC,
+  });
+  return { assistant, limits };
 }

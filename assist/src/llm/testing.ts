@@ -5,8 +5,8 @@ import { connectRedis, createLogger, createRedis } from '@amanat/platform';
 import type { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { type AssistBot, type AssistServer, createAssistServer } from '../server.ts';
-import { type Assistant, createAssistant } from './ask.ts';
-import { type AssistantLimits, createLimits } from './limits.ts';
+import { type Assistant, assistantFromConfig } from './ask.ts';
+import type { AssistantLimits } from './limits.ts';
 
 /** The app origin test services admit (the same one the test API uses). */
 export const TEST_APP_ORIGIN = 'http://app.test';
@@ -49,20 +49,7 @@ export async function startTestAssist(opts: {
   const logger = createLogger('assist', config.LOG_LEVEL);
   const redis = await connectRedis(createRedis(config.REDIS_URL, 'producer', 'assist-test'));
   const subscriber = await connectRedis(createRedis(config.REDIS_URL, 'producer', 'assist-test-pubsub'));
-  const limits = createLimits({
-    redis,
-    prefix: config.REDIS_PREFIX,
-    requestsPerMin: config.LLM_REQUESTS_PER_MIN,
-    dailyTokens: config.LLM_DAILY_TOKENS,
-  });
-  const assistant = createAssistant({
-    redis,
-    subscriber,
-    prefix: config.REDIS_PREFIX,
-    logger,
-    limits,
-    timeoutSec: config.LLM_TIMEOUT_SEC,
-  });
+  const { assistant, limits } = assistantFromConfig(config, { redis, subscriber, logger });
   const bot = opts.bot ? opts.bot({ config, redis, ask: assistant.ask }) : null;
   const server = createAssistServer({
     config,
