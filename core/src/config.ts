@@ -226,6 +226,8 @@ export const workersConfigSchema = baseConfigSchema.extend({
   NOTIFY_RATE_PER_SEC: z.coerce.number().int().min(0).max(1000).default(30),
   /** Least time between two messages to one chat, in ms (Telegram allows about one per second). */
   NOTIFY_CHAT_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** Operators' Telegram ids, as the API reads them: each gets an alert when a deal needs review. */
+  OPERATOR_TELEGRAM_IDS: telegramIdList,
   /**
    * OpenAI-compatible upstreams, tried in order, as JSON: [{"name":"main","baseUrl":"https://…/v1",
    * "apiKey":"…","model":"…"}]. Unset: the built-in responder answers.

@@ -20,7 +20,8 @@ export const scanQueueName = (chainId: number): string => `scan-${chainId}`;
 /** Job names per queue: every worker checks at start that each has exactly one handler. */
 export const JOBS = {
   payments: ['verify-payment'],
-  notifications: ['deal-event'],
+  /** 'deal-event': one per party (the relay fans events out); 'review-alert': one per flag, for every operator. */
+  notifications: ['deal-event', 'review-alert'],
   llm: ['chat'],
   deadlines: ['payment-window', 'delivery-deadline', 'inspection-end'],
   payouts: ['execute-payout'],
@@ -70,6 +71,17 @@ export type NotificationJob = z.infer<typeof notificationJobSchema>;
 export const notificationJobId = (
   j: Pick<NotificationJob, 'eventId' | 'recipientUserId' | 'channel'>,
 ): string => jobId(j.eventId, j.recipientUserId, j.channel);
+
+/**
+ * Operators are told when a deal is flagged for review or gets a new review reason. One job per activity
+ * entry that raised it: the worker reads the deal and the entry, and sends to every configured operator.
+ */
+export const reviewAlertJobSchema = z.object({
+  dealId: z.uuid(),
+  seq: z.number().int().positive(),
+});
+export type ReviewAlertJob = z.infer<typeof reviewAlertJobSchema>;
+export const reviewAlertJobId = (j: ReviewAlertJob): string => jobId('review', j.dealId, j.seq);
 
 export const deadlineKindSchema = z.enum(['payment-window', 'delivery-deadline', 'inspection-end']);
 export type DeadlineKind = z.infer<typeof deadlineKindSchema>;
@@ -140,7 +152,8 @@ export type ScanJob = z.infer<typeof scanJobSchema>;
 /** Every queue payload schema by queue name, for producers and for the outbox relay's check. */
 export const JOB_SCHEMAS = {
   payments: paymentJobSchema,
-  notifications: notificationJobSchema,
+  // One queue, two job kinds: a payload must be one of them (the worker checks it against its job's name).
+  notifications: z.union([notificationJobSchema, reviewAlertJobSchema]),
   llm: llmJobSchema,
   deadlines: deadlineJobSchema,
   payouts: payoutJobSchema,

@@ -595,3 +595,63 @@ export function dealNotificationText(input: DealNotificationInput, locale: Local
     lines.push(`${STATUS_WORD[locale]}: ${stateLabel(input.stateAfter, locale)}`);
   return { text: lines.join('\n\n'), button: OPEN_BUTTON[locale] };
 }
+
+/** What an operator is told about each review reason the code raises; other reasons are shown as written. */
+const REVIEW_REASONS: Record<string, Localized> = {
+  late_payment: {
+    en: 'A payment arrived after the payment window; it is recorded but not counted.',
+    ru: 'Платёж пришёл после окончания срока оплаты; он записан, но не засчитан.',
+  },
+  foreign_asset: {
+    en: 'A payment arrived in another asset or on another chain than the deal’s; it is recorded but not counted.',
+    ru: 'Пришёл платёж в другом активе или в другой сети, чем у сделки; он записан, но не засчитан.',
+  },
+  denylisted_sender: {
+    en: 'A payment came from a sender on the denylist; it is recorded but not counted.',
+    ru: 'Пришёл платёж от отправителя из стоп-листа; он записан, но не засчитан.',
+  },
+  funding_lost_after_progress: {
+    en: 'A payment the deal relied on was reversed on the chain (a reorganisation) after the deal moved on.',
+    ru: 'Платёж, на котором держалась сделка, отменён в блокчейне (реорганизация) после того, как сделка продвинулась дальше.',
+  },
+  funds_changed_after_close: {
+    en: 'The money at the deal’s deposit address changed after the deal was settled.',
+    ru: 'Сумма на адресе депозита сделки изменилась после расчёта по ней.',
+  },
+};
+
+const REVIEW_HEADING: Localized = { en: 'Review needed', ru: 'Нужна проверка' };
+const REVIEW_REASON_WORD: Localized = { en: 'Reason', ru: 'Причина' };
+const REVIEW_NO_REASON: Localized = {
+  en: 'The deal was flagged for review.',
+  ru: 'Сделка отмечена для проверки.',
+};
+const REVIEW_BUTTON: Localized = { en: 'Open reviews', ru: 'Открыть проверки' };
+
+export interface ReviewAlertInput {
+  dealId: string;
+  title: string;
+  /** The deal's state after the change that raised the review. */
+  state: string | null;
+  /** The review reasons the change raised, as the activity entry recorded them. */
+  reasons: readonly string[];
+}
+
+/**
+ * The alert an operator gets when a deal is flagged for review or gets a new reason. Pure. A reason the
+ * code does not know (an operator's or a component's own words) is quoted, escaped and clipped.
+ */
+export function reviewAlertText(input: ReviewAlertInput, locale: Locale): DealNotificationText {
+  const title = userText(input.title, TITLE_MAX) || DEAL_WORD[locale];
+  const reasons = [...new Set(input.reasons)].map((reason) => {
+    const known = Object.hasOwn(REVIEW_REASONS, reason) ? REVIEW_REASONS[reason] : undefined;
+    return `• ${known ? known[locale] : `${REVIEW_REASON_WORD[locale]}: «${userText(reason, QUOTE_MAX)}»`}`;
+  });
+  const lines = [
+    `<b>${REVIEW_HEADING[locale]}</b>: <b>${title}</b>`,
+    reasons.length > 0 ? reasons.join('\n') : REVIEW_NO_REASON[locale],
+  ];
+  const status = isState(input.state) ? `${STATUS_WORD[locale]}: ${stateLabel(input.state, locale)}\n` : '';
+  lines.push(`${status}ID: <code>${escapeTelegramHtml(input.dealId)}</code>`);
+  return { text: lines.join('\n\n'), button: REVIEW_BUTTON[locale] };
+}

@@ -9,6 +9,7 @@ import {
   type PayoutLeg,
   payoutJobId,
   QUEUES,
+  reviewAlertJobId,
 } from '@amanat/core';
 import type { OutboxMessage } from '../outbox/write.ts';
 import { DEADLINE_KIND_LIST, DEADLINES } from './deadlines.ts';
@@ -17,9 +18,20 @@ import { type DealRecord, partyIds } from './record.ts';
 export type StorageMode = 'pg_only' | 'dual';
 
 /**
+ * The change flags the deal for review, or adds a reason to a flag that was already up: something new
+ * for an operator to look at. A repeat of a reason already under review is not news.
+ */
+export function raisesReview(before: DealRecord | null, after: DealRecord): boolean {
+  if (!after.needsReview) return false;
+  if (!before?.needsReview) return true;
+  return after.reviewReasons.some((reason) => !before.reviewReasons.includes(reason));
+}
+
+/**
  * Everything that must follow a committed deal change: the deal event (published for the app and sent
- * as a Telegram notification to each party, fanned out by the relay), deadline jobs for deadlines that changed, the payout job for
- * decided payouts, and the legacy mirror write. All of it goes into the outbox in the same transaction.
+ * as a Telegram notification to each party, fanned out by the relay), an alert to the operators when the
+ * change raises a review, deadline jobs for deadlines that changed, the payout job for decided payouts,
+ * and the legacy mirror write. All of it goes into the outbox in the same transaction.
  */
 export function dealEffects(input: {
   before: DealRecord | null;
@@ -44,6 +56,18 @@ export function dealEffects(input: {
     facts: { ...entry.facts, seq: entry.seq },
   };
   const messages: OutboxMessage[] = [{ kind: 'deal_event', event }];
+
+  if (raisesReview(before, after)) {
+    // One job for all operators: who they are is the workers' configuration, read when it runs.
+    const payload = { dealId: after.id, seq: entry.seq };
+    messages.push({
+      kind: 'job',
+      queue: QUEUES.notifications,
+      name: JOBS.notifications[1],
+      jobId: reviewAlertJobId(payload),
+      payload,
+    });
+  }
 
   for (const kind of DEADLINE_KIND_LIST) {
     const { field, states } = DEADLINES[kind];

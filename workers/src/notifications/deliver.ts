@@ -6,10 +6,9 @@ import {
   notificationJobSchema,
 } from '@amanat/core';
 import type { Pool } from '@amanat/platform';
-import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 import { type Telegram, TelegramError } from 'telegraf';
-import { z } from 'zod';
 import type { JobHandler } from '../handlers.ts';
 import type { ChatThrottle } from './chat-throttle.ts';
 import {
@@ -20,28 +19,7 @@ import {
   type SkipReason,
 } from './deliveries.ts';
 import { renderNotification } from './render.ts';
-
-/**
- * A Bot API call that hangs is given up (and retried) long before BullMQ would think the worker stalled.
- * A call that timed out may still have been delivered: that retry is a duplicate, the same window as a
- * crash after Telegram accepted the message.
- */
-const SEND_TIMEOUT_MS = 30_000;
-
-/** How long recording a sent message keeps trying through a database outage before giving up. */
-const RECORD_RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000, 4000, 8000];
-
-async function persistently<T>(write: () => Promise<T>, logger: Logger): Promise<T> {
-  for (const delay of RECORD_RETRY_DELAYS_MS) {
-    try {
-      return await write();
-    } catch (err) {
-      logger.warn({ err, retryInMs: delay }, 'could not record a sent notification; retrying');
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-  return write();
-}
+import { isUnreachable, persistently, sendMessage, takeChatSlot } from './send.ts';
 
 export type NotificationOutcome =
   | { outcome: 'sent'; chatId: number; messageId: number }
@@ -59,33 +37,6 @@ export interface NotificationDeps {
   webAppOrigin: string | null;
   logger: Logger;
 }
-
-/**
- * The chat slot a delayed job reserved, kept in its data so the run it was delayed for sends without
- * reserving again. Tied to the attempt: a retry after a failure reserves afresh.
- */
-const heldSlotSchema = z.object({ chatSlot: z.object({ at: z.number(), attempt: z.number().int() }) });
-
-/** Waits for the chat's next slot as a delayed job (no attempt spent, no worker slot held) when it is not now. */
-async function takeChatSlot(
-  job: Job,
-  throttle: ChatThrottle,
-  chatId: number,
-  notBeforeMs = 0,
-): Promise<void> {
-  const held = heldSlotSchema.safeParse(job.data);
-  if (notBeforeMs === 0 && held.success && held.data.chatSlot.attempt === job.attemptsMade) return;
-  const wait = await throttle.reserve(chatId, notBeforeMs);
-  if (wait <= 0) return;
-  const at = Date.now() + wait;
-  await job.updateData({ ...job.data, chatSlot: { at, attempt: job.attemptsMade } });
-  await job.moveToDelayed(at, job.token);
-  throw new DelayedError();
-}
-
-/** Telegram says the bot can never reach this chat: blocked, deactivated, or the user never started it. */
-const isUnreachable = (err: TelegramError): boolean =>
-  err.code === 403 || (err.code === 400 && /chat not found/i.test(err.description));
 
 /**
  * The `notifications` queue's handler: one Telegram message per (deal event, party).
@@ -135,13 +86,7 @@ export function createNotificationHandlers(deps: NotificationDeps): Record<strin
 
     let messageId: number;
     try {
-      const sent = await telegram.callApi(
-        'sendMessage',
-        { chat_id: chatId, ...message },
-        // node-fetch takes the platform's AbortSignal; telegraf's typing names a polyfill's.
-        { signal: AbortSignal.timeout(SEND_TIMEOUT_MS) as never },
-      );
-      messageId = sent.message_id;
+      messageId = await sendMessage(telegram, chatId, message);
     } catch (err) {
       if (!(err instanceof TelegramError)) throw err; // network: retried with backoff
       if (err.code === 429) {

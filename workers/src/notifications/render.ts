@@ -6,16 +6,14 @@ import {
   type Locale,
   type NotificationAsset,
   type NotificationRole,
+  type ReviewAlertInput,
+  reviewAlertText,
 } from '@amanat/core';
 import type { NotifiedDeal } from './deliveries.ts';
+import type { MessageBody } from './send.ts';
 
 /** A Bot API sendMessage body without the chat: HTML text and, when the app is on HTTPS, its button. */
-export interface RenderedNotification {
-  text: string;
-  parse_mode: 'HTML';
-  link_preview_options: { is_disabled: true };
-  reply_markup?: { inline_keyboard: Array<Array<{ text: string; web_app: { url: string } }>> };
-}
+export type RenderedNotification = MessageBody;
 
 export type NotifiedEntry = Pick<ActivityEntry, 'action' | 'actor' | 'stateBefore' | 'stateAfter' | 'facts'>;
 
@@ -68,6 +66,28 @@ export function renderNotification(input: {
       ? {
           reply_markup: {
             inline_keyboard: [[{ text: button, web_app: { url: `${input.webAppOrigin}/deals/${deal.id}` } }]],
+          },
+        }
+      : {}),
+  };
+}
+
+/** Where an operator's alert button goes: the app's review screen, which lists every flagged deal. */
+export const REVIEW_PATH = '/review';
+
+/** The alert one operator gets about a deal flagged for review; the button only with an https app. */
+export function renderReviewAlert(
+  input: ReviewAlertInput & { locale: Locale; webAppOrigin: string | null },
+): RenderedNotification {
+  const { text, button } = reviewAlertText(input, input.locale);
+  return {
+    text,
+    parse_mode: 'HTML',
+    link_preview_options: { is_disabled: true },
+    ...(input.webAppOrigin
+      ? {
+          reply_markup: {
+            inline_keyboard: [[{ text: button, web_app: { url: `${input.webAppOrigin}${REVIEW_PATH}` } }]],
           },
         }
       : {}),

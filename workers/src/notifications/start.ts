@@ -7,6 +7,7 @@ import { Telegram } from 'telegraf';
 import { checkHandlers, dispatch } from '../handlers.ts';
 import { ChatThrottle } from './chat-throttle.ts';
 import { createNotificationHandlers } from './deliver.ts';
+import { createReviewAlertHandlers } from './review-alert.ts';
 
 /** Enough sends in flight to reach Telegram's ~30 messages per second when each call takes a while. */
 const DEFAULT_CONCURRENCY = 32;
@@ -28,7 +29,9 @@ export interface NotificationsWorkerDeps {
     | 'APP_ORIGIN'
     | 'NOTIFY_RATE_PER_SEC'
     | 'NOTIFY_CHAT_INTERVAL_MS'
-  >;
+  > &
+    // Absent or empty: review alerts go to nobody.
+    Partial<Pick<WorkersConfig, 'OPERATOR_TELEGRAM_IDS'>>;
   logger: Logger;
   /** The worker's Redis connection (maxRetriesPerRequest: null). */
   connection: Redis;
@@ -42,7 +45,8 @@ export interface NotificationsWorkerDeps {
 }
 
 /**
- * Starts the `notifications` worker: each deal event becomes one Telegram message per party. Without a
+ * Starts the `notifications` worker: each deal event becomes one Telegram message per party, and each
+ * review a deal change raises one alert per operator (OPERATOR_TELEGRAM_IDS). Without a
  * bot token it still runs and completes every job as skipped ('bot_off'), so the queue never piles up
  * and turning the bot on later does not flood people with old news.
  */
@@ -70,14 +74,28 @@ export function startNotificationsWorker(deps: NotificationsWorkerDeps): {
     prefix: deps.prefix,
     intervalMs: config.NOTIFY_CHAT_INTERVAL_MS,
   });
-  const handlers = createNotificationHandlers({
-    pool: deps.pool,
-    registry: deps.registry,
-    telegram,
-    throttle,
-    webAppOrigin,
-    logger,
-  });
+  const operatorChatIds = [...(config.OPERATOR_TELEGRAM_IDS ?? [])];
+  if (operatorChatIds.length === 0) {
+    logger.info('OPERATOR_TELEGRAM_IDS is empty: no operator is alerted when a deal needs review');
+  }
+  const handlers = {
+    ...createNotificationHandlers({
+      pool: deps.pool,
+      registry: deps.registry,
+      telegram,
+      throttle,
+      webAppOrigin,
+      logger,
+    }),
+    ...createReviewAlertHandlers({
+      pool: deps.pool,
+      telegram,
+      throttle,
+      operatorChatIds,
+      webAppOrigin,
+      logger,
+    }),
+  };
   checkHandlers('notifications', handlers);
 
   const rate = config.NOTIFY_RATE_PER_SEC;
@@ -92,11 +110,13 @@ export function startNotificationsWorker(deps: NotificationsWorkerDeps): {
   worker.on('error', (err) => logger.warn({ err }, 'notifications worker error'));
   // Every process prunes; the delete is idempotent, so several doing it costs only a cheap index scan.
   const prune = setInterval(() => {
-    deps.pool
-      .query(`DELETE FROM notification_deliveries WHERE recorded_at < now() - make_interval(days => $1)`, [
-        KEEP_DELIVERIES_DAYS,
-      ])
-      .catch((err) => logger.warn({ err }, 'could not prune old notification deliveries'));
+    for (const table of ['notification_deliveries', 'operator_alerts']) {
+      deps.pool
+        .query(`DELETE FROM ${table} WHERE recorded_at < now() - make_interval(days => $1)`, [
+          KEEP_DELIVERIES_DAYS,
+        ])
+        .catch((err) => logger.warn({ err, table }, 'could not prune old notification records'));
+    }
   }, PRUNE_EVERY_MS);
   prune.unref();
   return {

@@ -3,6 +3,7 @@
 import {
   createRegistry,
   type DealEvent,
+  JOBS,
   notificationJobId,
   QUEUES,
   redisKeys,
@@ -37,6 +38,7 @@ type NotifyConfig = Pick<
   | 'APP_ORIGIN'
   | 'NOTIFY_RATE_PER_SEC'
   | 'NOTIFY_CHAT_INTERVAL_MS'
+  | 'OPERATOR_TELEGRAM_IDS'
 >;
 
 export interface DeliveryRow {
@@ -45,6 +47,14 @@ export interface DeliveryRow {
   outcome: 'sent' | 'skipped';
   reason: string | null;
   chat_id: string | null;
+  telegram_message_id: string | null;
+}
+
+export interface OperatorAlertRow {
+  seq: number;
+  chat_id: string;
+  outcome: 'sent' | 'skipped';
+  reason: string | null;
   telegram_message_id: string | null;
 }
 
@@ -64,6 +74,10 @@ export interface Harness {
   /** Waits until the job is completed or failed, and returns it. */
   settled(jobId: string): Promise<Job>;
   deliveries(dealId: string): Promise<DeliveryRow[]>;
+  /** Ids of the deal's review-alert jobs the outbox holds, oldest first. */
+  alertJobIds(dealId: string): Promise<string[]>;
+  /** What became of each operator's alert about the deal. */
+  operatorAlerts(dealId: string): Promise<OperatorAlertRow[]>;
   close(): Promise<void>;
 }
 
@@ -89,6 +103,7 @@ export async function startHarness(over: Partial<NotifyConfig> = {}): Promise<Ha
       APP_ORIGIN,
       NOTIFY_RATE_PER_SEC: 30,
       NOTIFY_CHAT_INTERVAL_MS: 0,
+      OPERATOR_TELEGRAM_IDS: new Set<bigint>(),
       ...over,
     },
     logger,
@@ -134,6 +149,21 @@ export async function startHarness(over: Partial<NotifyConfig> = {}): Promise<Ha
         await db.pool.query<DeliveryRow>(
           `SELECT event_id, user_id, outcome, reason, chat_id::text, telegram_message_id::text
            FROM notification_deliveries WHERE deal_id = $1 ORDER BY seq, user_id`,
+          [dealId],
+        )
+      ).rows,
+    alertJobIds: async (dealId) =>
+      (
+        await db.pool.query(
+          `SELECT job_id FROM outbox WHERE target = $1 AND name = $2 AND payload->>'dealId' = $3 ORDER BY id`,
+          [QUEUES.notifications, JOBS.notifications[1], dealId],
+        )
+      ).rows.map((r) => r.job_id),
+    operatorAlerts: async (dealId) =>
+      (
+        await db.pool.query<OperatorAlertRow>(
+          `SELECT seq, chat_id::text, outcome, reason, telegram_message_id::text
+           FROM operator_alerts WHERE deal_id = $1 ORDER BY seq, chat_id`,
           [dealId],
         )
       ).rows,
