@@ -9,6 +9,7 @@ import { API_PROCESS } from '../api/src/process-settings.ts';
 import { ASSIST_PROCESS } from '../assist/src/process-settings.ts';
 import { startLlmDouble } from '../devstack/llm-double.ts';
 import { type Pipeline, startPipeline } from '../e2e/harness.ts';
+import { WORKERS_PROCESS } from '../workers/src/process-settings.ts';
 import { startInProcessProxy } from './assist-inprocess.ts';
 import { peakRssMb } from './scanner-process.ts';
 
@@ -127,7 +128,7 @@ export async function benchProxyLatency(opts: {
         },
         assist: { ...production, LLM_REQUESTS_PER_MIN: '10000', LLM_DAILY_TOKENS: '100000000' },
       },
-      processSettings: { api: API_PROCESS, assist: ASSIST_PROCESS },
+      processSettings: { api: API_PROCESS, assist: ASSIST_PROCESS, workers: WORKERS_PROCESS },
     });
     await pipeline.start('api');
     await pipeline.start('workers');

@@ -11,6 +11,7 @@ import { hashAdminPassword } from '../api/src/admin/basic-auth.ts';
 import { API_PROCESS } from '../api/src/process-settings.ts';
 import { ASSIST_PROCESS } from '../assist/src/process-settings.ts';
 import { SCANNER_PROCESS } from '../scanner/src/process-settings.ts';
+import { WORKERS_PROCESS } from '../workers/src/process-settings.ts';
 import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
 import { resolvePostgres, resolveRedis, type Service } from './infra.ts';
 import { isPortFree } from './ports.ts';
@@ -61,6 +62,7 @@ const PROCESS_SETTINGS: Record<string, { nodeArgs: readonly string[]; env: Recor
   api: API_PROCESS,
   scanner: SCANNER_PROCESS,
   assist: ASSIST_PROCESS,
+  workers: WORKERS_PROCESS,
 };
 
 /**
