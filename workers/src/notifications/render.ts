@@ -58,18 +58,7 @@ export function renderNotification(input: {
     },
     recipient.locale,
   );
-  return {
-    text,
-    parse_mode: 'HTML',
-    link_preview_options: { is_disabled: true },
-    ...(input.webAppOrigin
-      ? {
-          reply_markup: {
-            inline_keyboard: [[{ text: button, web_app: { url: `${input.webAppOrigin}/deals/${deal.id}` } }]],
-          },
-        }
-      : {}),
-  };
+  return messageBody(text, button, input.webAppOrigin && `${input.webAppOrigin}/deals/${deal.id}`);
 }
 
 /** Where an operator's alert button goes: the app's review screen, which lists every flagged deal. */
@@ -80,16 +69,17 @@ export function renderReviewAlert(
   input: ReviewAlertInput & { locale: Locale; webAppOrigin: string | null },
 ): RenderedNotification {
   const { text, button } = reviewAlertText(input, input.locale);
+  return messageBody(text, button, input.webAppOrigin && `${input.webAppOrigin}${REVIEW_PATH}`);
+}
+
+/** An HTML message with one button opening the app as a Mini App; none without an https app (null url). */
+function messageBody(text: string, button: string, webAppUrl: string | null): RenderedNotification {
   return {
     text,
     parse_mode: 'HTML',
     link_preview_options: { is_disabled: true },
-    ...(input.webAppOrigin
-      ? {
-          reply_markup: {
-            inline_keyboard: [[{ text: button, web_app: { url: `${input.webAppOrigin}${REVIEW_PATH}` } }]],
-          },
-        }
+    ...(webAppUrl
+      ? { reply_markup: { inline_keyboard: [[{ text: button, web_app: { url: webAppUrl } }]] } }
       : {}),
   };
 }
