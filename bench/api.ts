@@ -12,6 +12,7 @@ import { secretKeyFor, signInitData } from '../api/src/auth/telegram-init-data.t
 import { API_PROCESS } from '../api/src/process-settings.ts';
 import { findFreePort } from '../devstack/ports.ts';
 import { accountXpub } from '../devstack/secrets.ts';
+import { median } from './stats.ts';
 
 const root = join(import.meta.dirname, '..');
 const nodeBin = join(root, 'node_modules', '.bin', 'node');
@@ -19,12 +20,6 @@ const CONNECTIONS = 16;
 const ROUND_SEC = 5;
 const ROUNDS = 3;
 const BOT_TOKEN = '7000002:AAH-bench-token-for-amanat-api-bench_0123456789';
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

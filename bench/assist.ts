@@ -8,6 +8,7 @@
 
 import { benchNotifyThroughput, NOTIFY_CONCURRENCY, type NotifyThroughput } from './assist-notify.ts';
 import { type Batch, benchProxyLatency, PATHS, type PathName, type ProxyLatency } from './assist-proxy.ts';
+import { median, percentile } from './stats.ts';
 
 const PROXY_ROUNDS = 5;
 const REQUESTS_PER_BATCH = 100;
@@ -19,17 +20,6 @@ const REALISTIC_LATENCY_MS = 30;
 const TARGET = { addedP50Ms: 10, throughputRatio: 0.7 };
 
 const log = (m: string) => console.log(`[bench:assist] ${m}`);
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-/** Nearest-rank percentile. */
-const percentile = (xs: readonly number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
-};
 
 export async function benchAssist(env: { databaseUrl: string; redisUrl: string }): Promise<void> {
   log(

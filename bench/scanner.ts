@@ -35,6 +35,7 @@ import {
 import { type EventCheck, waitAndCheckEvents } from './scanner-events.ts';
 import { benchFundingLatency, deleteKeys, type FundingLatency } from './scanner-pipeline.ts';
 import { type ScannerRunner, startScannerRunner } from './scanner-process.ts';
+import { median, percentile } from './stats.ts';
 
 const CHAIN_ID = 31337;
 const WATCHED = 10_000;
@@ -62,17 +63,6 @@ const TARGET = {
 };
 
 const log = (m: string) => console.log(`[bench:scanner] ${m}`);
-
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
-/** Nearest-rank percentile. */
-const percentile = (xs: readonly number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
-};
 
 interface RpcCounts {
   calls: number;

@@ -6,17 +6,12 @@ import type { Actor } from '@amanat/core';
 import { createPool, DealStore, migrate, recordPayments } from '@amanat/platform';
 import pg from 'pg';
 import { BUYER_ADDRESS, makeParties, newDealInput } from '../platform/src/deals/test-fixtures.ts';
+import { median } from './stats.ts';
 
 const CLIENTS = 16;
 const ROUND_SEC = 6;
 const ROUNDS = 5;
 const system: Actor = { kind: 'system', component: 'bench' };
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-};
 
 /** One deal from creation to confirmed release: eight transactions, each a real state change. */
 type Parties = Awaited<ReturnType<typeof makeParties>>;
