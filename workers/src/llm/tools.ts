@@ -61,6 +61,14 @@ const dealRef = {
     'The deal: its id, the short id shown after # (first 8 characters of the id), an invite code, or words of its title.',
 } as const;
 
+/** The parameters of the tools that take exactly one of the user's deals. */
+const oneDeal = {
+  type: 'object',
+  properties: { deal: dealRef },
+  required: ['deal'],
+  additionalProperties: false,
+};
+
 export const TOOL_DEFINITIONS: FunctionTool[] = [
   {
     type: 'function',
@@ -86,12 +94,7 @@ export const TOOL_DEFINITIONS: FunctionTool[] = [
       name: 'get_deal',
       description:
         'One of the user’s deals: state, amounts, what has been paid, deadlines, and why it is not funded yet if it is waiting for payment.',
-      parameters: {
-        type: 'object',
-        properties: { deal: dealRef },
-        required: ['deal'],
-        additionalProperties: false,
-      },
+      parameters: oneDeal,
     },
   },
   {
@@ -100,12 +103,7 @@ export const TOOL_DEFINITIONS: FunctionTool[] = [
       name: 'get_payment_instructions',
       description:
         'How to pay one of the user’s deals that is waiting for payment: deposit address, exact amount, token, network, confirmations needed and the deadline.',
-      parameters: {
-        type: 'object',
-        properties: { deal: dealRef },
-        required: ['deal'],
-        additionalProperties: false,
-      },
+      parameters: oneDeal,
     },
   },
   {

@@ -19,7 +19,7 @@ import {
   type SkipReason,
 } from './deliveries.ts';
 import { renderNotification } from './render.ts';
-import { isUnreachable, persistently, sendMessage, takeChatSlot } from './send.ts';
+import { isUnreachable, persistently, sendMessage, takeChatSlot, waitOutFloodControl } from './send.ts';
 
 export type NotificationOutcome =
   | { outcome: 'sent'; chatId: number; messageId: number }
@@ -89,12 +89,7 @@ export function createNotificationHandlers(deps: NotificationDeps): Record<strin
       messageId = await sendMessage(telegram, chatId, message);
     } catch (err) {
       if (!(err instanceof TelegramError)) throw err; // network: retried with backoff
-      if (err.code === 429) {
-        const retryAfterSec = err.parameters?.retry_after ?? 1;
-        logger.info({ jobId: job.id, retryAfterSec }, 'Telegram asked to slow down; waiting');
-        await takeChatSlot(job, throttle, chatId, retryAfterSec * 1000);
-        throw err; // not reached: a wait after retry_after always delays the job
-      }
+      if (err.code === 429) return waitOutFloodControl(job, throttle, chatId, err, logger);
       if (isUnreachable(err)) {
         await recordUnreachable(pool, n);
         logger.info(

@@ -12,7 +12,7 @@ import {
   recordAlertSkipped,
 } from './operator-alerts.ts';
 import { renderReviewAlert } from './render.ts';
-import { isUnreachable, persistently, sendMessage, takeChatSlot } from './send.ts';
+import { isUnreachable, persistently, sendMessage, takeChatSlot, waitOutFloodControl } from './send.ts';
 
 export type OperatorAlertOutcome =
   | { chatId: string; outcome: 'sent'; messageId: number }
@@ -97,13 +97,8 @@ export function createReviewAlertHandlers(deps: ReviewAlertDeps): Record<string,
           retryable ??= err;
           continue;
         }
-        if (err.code === 429) {
-          // The bot as a whole is over its limit: the job waits (those sent so far have their rows).
-          const retryAfterSec = err.parameters?.retry_after ?? 1;
-          logger.info({ jobId: job.id, retryAfterSec }, 'Telegram asked to slow down; waiting');
-          await takeChatSlot(job, throttle, chatId, retryAfterSec * 1000);
-          throw err; // not reached: a wait after retry_after always delays the job
-        }
+        // The whole job waits; operators reached so far have their rows and are skipped when it runs again.
+        if (err.code === 429) return waitOutFloodControl(job, throttle, chatId, err, logger);
         if (isUnreachable(err)) {
           await recordAlertSkipped(pool, alert, operator.chatId, 'unreachable');
           logger.warn(

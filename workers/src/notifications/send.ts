@@ -85,6 +85,23 @@ export async function takeChatSlot(
   throw new DelayedError();
 }
 
+/**
+ * Telegram's 429: the job waits `retry_after` as a delayed job, and the chat's next slot moves past it so
+ * no other job for that chat goes first. Never returns normally.
+ */
+export async function waitOutFloodControl(
+  job: Job,
+  throttle: ChatThrottle,
+  chatId: number,
+  err: TelegramError,
+  logger: Logger,
+): Promise<never> {
+  const retryAfterSec = err.parameters?.retry_after ?? 1;
+  logger.info({ jobId: job.id, retryAfterSec }, 'Telegram asked to slow down; waiting');
+  await takeChatSlot(job, throttle, chatId, retryAfterSec * 1000);
+  throw err; // not reached: a wait after retry_after always delays the job
+}
+
 /** Telegram says the bot can never reach this chat: blocked, deactivated, or the user never started it. */
 export const isUnreachable = (err: TelegramError): boolean =>
   err.code === 403 || (err.code === 400 && /chat not found/i.test(err.description));
