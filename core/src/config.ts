@@ -305,9 +305,21 @@ export const assistConfigSchema = baseConfigSchema
   });
 export type AssistConfig = z.infer<typeof assistConfigSchema>;
 
+/**
+ * The app server. PUBLIC_* values are also what the browser gets (SvelteKit's public environment), read
+ * when the server starts, so one build runs against any API.
+ */
 export const appConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   APP_PORT: port(3000),
+  /** The interface the app server listens on. */
+  APP_HOST: z.string().min(1).default('0.0.0.0'),
   PUBLIC_API_URL: url(['http', 'https']),
+  /** The assistant's OpenAI-compatible proxy (assist); the assistant screen is hidden without it. */
+  PUBLIC_ASSIST_URL: url(['http', 'https']).optional(),
+  /** Offer the API's development sign-in (Telegram ids, no bot): only where the API has DEV_SIGN_IN. */
+  PUBLIC_DEV_SIGN_IN: bool,
 });
 export type AppConfig = z.infer<typeof appConfigSchema>;
 

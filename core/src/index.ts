@@ -4,6 +4,7 @@ export * from './assets.ts';
 export * from './canonical-json.ts';
 export * from './checkpoint.ts';
 export * from './config.ts';
+export * from './contracts/api/index.ts';
 export * from './contracts/assist-credential.ts';
 export * from './contracts/events.ts';
 export * from './contracts/job-id.ts';

@@ -1,13 +1,23 @@
-import { type Actor, addressSchema, isDomainError, STRAY_FUNDS_CLASSES } from '@amanat/core';
+import { type Actor, isDomainError } from '@amanat/core';
+import {
+  clearReviewBody,
+  dealIdParams,
+  dealPaymentParams,
+  type PendingPayout,
+  resolveReviewBody,
+  resolveReviewResultSchema,
+  reviewDealResultSchema,
+  reviewListSchema,
+  reviewsQuery,
+  strayDecisionBody,
+  strayDecisionResultSchema,
+} from '@amanat/core/api';
 import { type DealRecord, decideStrayFunds, listReviews, type StrayPayout } from '@amanat/platform';
-import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
-import { dealIdParams, dealViewSchema, paymentViewSchema } from '../deals/schemas.ts';
 import { dealView, linkConfigOf, loadNames, paymentView } from '../deals/view.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { ApiError } from '../http/problem.ts';
 import { type Caller, defineRoute, type RouteDef } from '../http/route.ts';
-import { personText } from '../http/text.ts';
 
 /**
  * Operator actions for deals that need a human: clear a review flag, decide stray funds (late,
@@ -36,80 +46,6 @@ const asApiError = (err: unknown): unknown => {
   }
   return err;
 };
-
-const note = personText(2000).min(1, 'must not be empty');
-const expectedVersion = z.number().int().positive().optional();
-
-const clearReviewBody = z.strictObject({ version: expectedVersion, note });
-const resolveReviewBody = z.strictObject({
-  version: expectedVersion,
-  /** release: the seller gets what is confirmed now, less the fee; refund: the buyer gets it back. */
-  outcome: z.enum(['release', 'refund']),
-  note,
-});
-const strayDecisionBody = z.discriminatedUnion('decision', [
-  z.strictObject({
-    version: expectedVersion,
-    decision: z.literal('refund'),
-    /** An address the sender confirmed to the operator, EIP-55 checked; never defaulted to the sender. */
-    address: addressSchema,
-    /** The operator records who confirmed the address; only the sender may. */
-    confirmedBy: z.literal('sender'),
-    note,
-  }),
-  z.strictObject({ version: expectedVersion, decision: z.literal('accept'), note }),
-]);
-const paymentParams = z.strictObject({
-  id: z.uuid('must be a deal id (UUID)').toLowerCase(),
-  paymentId: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a payment id (a positive integer)'),
-});
-const reviewsQuery = z.strictObject({
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-});
-
-// ---- responses -----------------------------------------------------------------------------------
-
-const units = z.string().regex(/^\d+$/).describe('Base units as a decimal string');
-
-const payoutSchema = z
-  .object({
-    kind: z.string(),
-    chainId: z.number().int(),
-    token: z.string(),
-    recipient: z.string().nullable().describe("null for the platform's fee (its address is configuration)"),
-    amount: units,
-    cause: z.string().describe('The activity entry (seq) that decided it; its payout job carries the same'),
-    status: z.literal('pending'),
-  })
-  .meta({ id: 'PendingPayout' });
-
-const strayPaymentSchema = paymentViewSchema
-  .extend({
-    classification: z.enum(STRAY_FUNDS_CLASSES),
-    decision: z
-      .object({
-        decision: z.enum(['refund', 'accept']),
-        recipient: z.string(),
-        cause: z.string().describe('The activity entry (seq) that recorded the decision'),
-        decidedBy: z.uuid(),
-        decidedAt: z.iso.datetime(),
-        note: z.string().nullable(),
-        payoutStatus: z.string().nullable(),
-      })
-      .nullable(),
-  })
-  .meta({ id: 'StrayPayment' });
-
-const dealResultSchema = z.object({ deal: dealViewSchema });
-const resolveResultSchema = z.object({ deal: dealViewSchema, payouts: z.array(payoutSchema) });
-const decisionResultSchema = z.object({ deal: dealViewSchema, payout: payoutSchema });
-const reviewListSchema = z
-  .object({
-    items: z.array(z.object({ deal: dealViewSchema, strayPayments: z.array(strayPaymentSchema) })),
-    nextCursor: z.string().nullable(),
-  })
-  .meta({ id: 'ReviewList' });
 
 export function reviewRoutes(ctx: ApiContext): RouteDef[] {
   const links = linkConfigOf(ctx.config);
@@ -182,7 +118,7 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
       operatorOnly: true,
       params: dealIdParams,
       body: clearReviewBody,
-      response: dealResultSchema,
+      response: reviewDealResultSchema,
       errors: [403, 404, 409, 422],
       handler: async ({ params, body, caller }) => {
         const actor = await operatorOn(params.id, caller);
@@ -211,10 +147,10 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
       tag: 'admin',
       auth: 'user',
       operatorOnly: true,
-      params: paymentParams,
+      params: dealPaymentParams,
       body: strayDecisionBody,
       status: 201,
-      response: decisionResultSchema,
+      response: strayDecisionResultSchema,
       errors: [403, 404, 409, 422],
       handler: async ({ params, body, caller }) => {
         const actor = await operatorOn(params.id, caller);
@@ -250,7 +186,7 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
       operatorOnly: true,
       params: dealIdParams,
       body: resolveReviewBody,
-      response: resolveResultSchema,
+      response: resolveReviewResultSchema,
       errors: [403, 404, 409, 422],
       handler: async ({ params, body, caller }) => {
         const actor = await operatorOn(params.id, caller);
@@ -283,7 +219,7 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
   ];
 }
 
-const strayPayoutView = (p: StrayPayout) => ({
+const strayPayoutView = (p: StrayPayout): PendingPayout => ({
   kind: p.kind,
   chainId: p.chainId,
   token: p.token,

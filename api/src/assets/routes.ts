@@ -1,30 +1,6 @@
-import { z } from 'zod';
+import { assetListSchema } from '@amanat/core/api';
 import type { ApiContext } from '../context.ts';
 import { defineRoute, type RouteDef } from '../http/route.ts';
-
-const assetListSchema = z
-  .object({
-    chains: z.array(
-      z.object({
-        chainId: z.number().int(),
-        name: z.string(),
-        nativeSymbol: z.string(),
-        confirmations: z.number().int(),
-        explorerUrl: z.string().nullable(),
-        tokens: z.array(
-          z.object({
-            token: z.string().describe('Contract address (EIP-55) or "native"'),
-            symbol: z.string(),
-            name: z.string(),
-            decimals: z.number().int(),
-            minFee: z.string().describe('Base units'),
-          }),
-        ),
-      }),
-    ),
-    feeBps: z.number().int(),
-  })
-  .meta({ id: 'Assets' });
 
 export function assetRoutes(ctx: ApiContext): RouteDef[] {
   // The registry is fixed for the life of the process, so the answer is built once.

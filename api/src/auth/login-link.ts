@@ -1,4 +1,15 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  LOGIN_LINK_DEVICE_MAX,
+  loginLinkBody,
+  loginLinkParams,
+  loginLinkPendingSchema,
+  loginLinkSessionSchema,
+  loginLinkStatusSchema,
+  loginLinkViewSchema,
+  newLoginLinkSchema,
+  POLL_SECRET_HEADER,
+} from '@amanat/core/api';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
@@ -7,7 +18,6 @@ import { defineRoute, type RouteDef } from '../http/route.ts';
 import { userFromTelegram } from './authenticate.ts';
 import { issueSession } from './routes.ts';
 import { telegramUserSchema } from './telegram-init-data.ts';
-import { sessionViewSchema } from './user-view.ts';
 
 /**
  * Browser login through the bot. The browser asks for a link and gets two values: the nonce, which
@@ -17,14 +27,11 @@ import { sessionViewSchema } from './user-view.ts';
  * Redis holds the sha256 of the poll secret, never the secret.
  */
 export const LOGIN_LINK_TTL_SEC = 5 * 60;
-export const POLL_SECRET_HEADER = 'X-Poll-Secret';
 
 /** 24 random bytes: 192 bits, 32 base64url characters, so "login_<nonce>" fits Telegram's 64-character start parameter. */
-const NONCE = /^[A-Za-z0-9_-]{32}$/;
 const newNonce = () => randomBytes(24).toString('base64url');
 /** 32 random bytes: 256 bits. The prefix lets secret scanners recognise a leaked one. */
 const newPollSecret = () => `lps_${randomBytes(32).toString('base64url')}`;
-const MAX_DEVICE = 200;
 
 const hashSecret = (secret: string) => createHash('sha256').update(secret).digest();
 
@@ -41,29 +48,10 @@ function deviceDescription(given: string | undefined, req: Request): string {
   const text = (given ?? req.get('user-agent') ?? '')
     .replace(/[\p{Cc}\p{Cf}\u2028\u2029]+/gu, ' ')
     .trim()
-    .slice(0, MAX_DEVICE)
+    .slice(0, LOGIN_LINK_DEVICE_MAX)
     .trim();
   return text || 'Unknown device';
 }
-
-const statusSchema = z.enum(['pending', 'confirmed', 'declined']);
-
-const linkViewSchema = z
-  .object({
-    nonce: z.string(),
-    requestedAt: z.iso.datetime(),
-    device: z.string(),
-    /**
-     * The address the request came from, as the API saw it. The device text is the requester's own
-     * claim; the address is not, so the bot shows both and a user can tell a stranger's request.
-     */
-    ip: z.string(),
-    status: statusSchema,
-    expiresAt: z.iso.datetime(),
-  })
-  .meta({ id: 'LoginLink' });
-
-const nonceParams = z.strictObject({ nonce: z.string().regex(NONCE, 'not a login link nonce') });
 
 const notFound = () =>
   new ApiError(404, 'login_link_not_found', 'The login link is unknown or has expired; ask for a new one');
@@ -111,7 +99,7 @@ const storedLinkSchema = z.object({
   device: z.string(),
   ip: z.string().default('unknown'),
   secretHash: z.string(),
-  status: statusSchema,
+  status: loginLinkStatusSchema,
 });
 
 export function loginLinkRoutes(ctx: ApiContext): RouteDef[] {
@@ -151,15 +139,8 @@ export function loginLinkRoutes(ctx: ApiContext): RouteDef[] {
       tag: 'auth',
       auth: 'public',
       status: 201,
-      body: z.strictObject({ device: z.string().max(MAX_DEVICE).optional() }),
-      response: z
-        .object({
-          nonce: z.string(),
-          pollSecret: z.string(),
-          link: z.url(),
-          expiresAt: z.iso.datetime(),
-        })
-        .meta({ id: 'NewLoginLink' }),
+      body: loginLinkBody,
+      response: newLoginLinkSchema,
       handler: async ({ body, req }) => {
         const nonce = newNonce();
         const pollSecret = newPollSecret();
@@ -200,12 +181,12 @@ export function loginLinkRoutes(ctx: ApiContext): RouteDef[] {
         '`login_link_declined` when the user declined; 404 `login_link_not_found` when unknown or expired.',
       tag: 'auth',
       auth: 'public',
-      params: nonceParams,
-      response: sessionViewSchema.extend({ status: z.literal('confirmed') }).meta({ id: 'LoginLinkSession' }),
+      params: loginLinkParams,
+      response: loginLinkSessionSchema,
       otherResponses: {
         202: {
           description: 'Not confirmed yet: poll again in a few seconds',
-          schema: z.object({ status: z.literal('pending'), expiresAt: z.iso.datetime() }),
+          schema: loginLinkPendingSchema,
         },
       },
       errors: [401, 403, 404, 410],
@@ -243,8 +224,8 @@ export function loginLinkRoutes(ctx: ApiContext): RouteDef[] {
       summary: 'A login link as the bot shows it: when and from which device it was asked (assist only)',
       tag: 'internal',
       auth: 'service',
-      params: nonceParams,
-      response: linkViewSchema,
+      params: loginLinkParams,
+      response: loginLinkViewSchema,
       errors: [401, 404],
       handler: async ({ params }) => view(params.nonce, await readLink(params.nonce)),
     }),
@@ -259,9 +240,9 @@ export function loginLinkRoutes(ctx: ApiContext): RouteDef[] {
         '`login_link_declined`.',
       tag: 'internal',
       auth: 'service',
-      params: nonceParams,
+      params: loginLinkParams,
       body: z.strictObject({ telegramUser: telegramUserSchema }),
-      response: linkViewSchema,
+      response: loginLinkViewSchema,
       errors: [401, 404, 409],
       handler: async ({ params, body }) => {
         // Check first, so an unknown or expired nonce creates no user.
@@ -286,8 +267,8 @@ export function loginLinkRoutes(ctx: ApiContext): RouteDef[] {
       description: 'Repeating it is harmless; after a confirmation it is 409 `login_link_already_used`.',
       tag: 'internal',
       auth: 'service',
-      params: nonceParams,
-      response: linkViewSchema,
+      params: loginLinkParams,
+      response: loginLinkViewSchema,
       errors: [401, 404, 409],
       handler: async ({ params }) => {
         const outcome = await runScript(DECLINE, params.nonce, new Date().toISOString());

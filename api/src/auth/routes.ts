@@ -1,13 +1,19 @@
-import { LOCALES } from '@amanat/core';
+import {
+  devSessionSchema,
+  devSignInBody,
+  languageBody,
+  sessionViewSchema,
+  telegramLoginBody,
+  userViewSchema,
+} from '@amanat/core/api';
 import { getUser, setTelegramReachable, setUserLanguage } from '@amanat/platform';
 import { z } from 'zod';
 import type { ApiContext } from '../context.ts';
 import { ApiError } from '../http/problem.ts';
 import { defineRoute, type RouteDef } from '../http/route.ts';
-import { personText } from '../http/text.ts';
 import { callerFor, userFromTelegram } from './authenticate.ts';
 import { signInitData, telegramUserSchema, validateInitData } from './telegram-init-data.ts';
-import { sessionViewSchema, userView, userViewSchema } from './user-view.ts';
+import { userView } from './user-view.ts';
 
 /** Issues a session for a user and answers with it; every sign-in path ends here. */
 export async function issueSession(ctx: ApiContext, userId: string, via: 'telegram' | 'login_link' | 'dev') {
@@ -34,7 +40,7 @@ export function authRoutes(ctx: ApiContext): RouteDef[] {
         'init_data_malformed, init_data_signature_invalid, init_data_expired.',
       tag: 'auth',
       auth: 'public',
-      body: z.strictObject({ initData: z.string().min(1).max(8192) }),
+      body: telegramLoginBody,
       response: sessionViewSchema,
       errors: [401],
       handler: async ({ body }) => {
@@ -65,7 +71,7 @@ export function authRoutes(ctx: ApiContext): RouteDef[] {
       summary: "Change the signed-in user's settings (the language Amanat writes in)",
       tag: 'auth',
       auth: 'user',
-      body: z.strictObject({ language: z.enum(LOCALES) }),
+      body: languageBody,
       response: userViewSchema,
       handler: async ({ body, caller }) => {
         const user = await setUserLanguage(ctx.pool, caller.user.id, body.language, {
@@ -120,15 +126,8 @@ export function authRoutes(ctx: ApiContext): RouteDef[] {
         summary: 'Development sign-in as any Telegram user (only when DEV_SIGN_IN=true, never in production)',
         tag: 'auth',
         auth: 'public',
-        body: z.strictObject({
-          telegramId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-          firstName: personText(64).min(1).default('Dev'),
-          username: z
-            .string()
-            .regex(/^[A-Za-z0-9_]{3,32}$/)
-            .optional(),
-        }),
-        response: sessionViewSchema.extend({ initData: z.string() }),
+        body: devSignInBody,
+        response: devSessionSchema,
         handler: async ({ body }) => {
           const initData = signInitData(
             {

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { personText } from '@amanat/core/api';
 import { z } from 'zod';
 import { ApiError } from '../http/problem.ts';
-import { personText } from '../http/text.ts';
 
 /**
  * Telegram Mini App init data (https://core.telegram.org/bots/webapps#validating-data-received-via-the-mini-app).

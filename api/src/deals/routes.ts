@@ -6,13 +6,6 @@ import {
   redisKeys,
   verifyChain,
 } from '@amanat/core';
-import { type DealRecord, listDeals, readActivity, withTransaction } from '@amanat/platform';
-import type { z } from 'zod';
-import type { ApiContext } from '../context.ts';
-import { decodeCursor, encodeCursor } from '../http/cursor.ts';
-import { ApiError } from '../http/problem.ts';
-import { type Caller, defineRoute, JsonText, type RouteDef } from '../http/route.ts';
-import { dealByInvite } from './invite-routes.ts';
 import {
   activityViewSchema,
   addressBody,
@@ -28,7 +21,14 @@ import {
   listDealsQuery,
   plainActionBody,
   resolveBody,
-} from './schemas.ts';
+} from '@amanat/core/api';
+import { type DealRecord, listDeals, readActivity, withTransaction } from '@amanat/platform';
+import type { z } from 'zod';
+import type { ApiContext } from '../context.ts';
+import { decodeCursor, encodeCursor } from '../http/cursor.ts';
+import { ApiError } from '../http/problem.ts';
+import { type Caller, defineRoute, JsonText, type RouteDef } from '../http/route.ts';
+import { dealByInvite } from './invite-routes.ts';
 import { dealView, linkConfigOf, loadNames, paymentView, type Viewer, viewerOf } from './view.ts';
 
 const notFound = () => new ApiError(404, 'deal_not_found', 'No such deal');

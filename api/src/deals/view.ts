@@ -1,11 +1,8 @@
 import { type AssetRegistry, formatAmount, type Token } from '@amanat/core';
+import type { DealView, Payment } from '@amanat/core/api';
 import type { DealParty, DealPaymentRow, DealRecord, Queryable } from '@amanat/platform';
-import type { z } from 'zod';
 import type { Caller } from '../http/route.ts';
-import type { dealViewSchema, paymentViewSchema } from './schemas.ts';
 
-export type DealView = z.infer<typeof dealViewSchema>;
-export type PaymentView = z.infer<typeof paymentViewSchema>;
 export type Viewer = 'seller' | 'buyer' | 'arbitrator' | 'operator';
 
 export interface Names {
@@ -133,7 +130,7 @@ export function dealView(
   };
 }
 
-export const paymentView = (p: DealPaymentRow): PaymentView => ({
+export const paymentView = (p: DealPaymentRow): Payment => ({
   id: p.id,
   chainId: p.chainId,
   txHash: p.txHash,

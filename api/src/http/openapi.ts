@@ -1,20 +1,6 @@
+import { problemSchema } from '@amanat/core/api';
 import { z } from 'zod';
 import { MAX_BODY_BYTES, type RouteDef } from './route.ts';
-
-/** The problem+json shape every error answer has (RFC 9457), for the reference. */
-export const problemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    code: z.string().describe('Stable, machine-readable error code'),
-    detail: z.string().optional(),
-    errors: z
-      .array(z.object({ in: z.string(), path: z.string(), message: z.string() }))
-      .optional()
-      .describe('For validation_failed: each field that is wrong'),
-  })
-  .meta({ id: 'Problem' });
 
 /** A zod schema as JSON Schema 2020-12, the dialect of OpenAPI 3.1. */
 export const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>

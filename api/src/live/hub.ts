@@ -1,6 +1,14 @@
 import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DEAL_EVENTS_CHANNEL, dealEventSchema, redisKeys } from '@amanat/core';
+import {
+  type ClientMessage,
+  clientMessageSchema,
+  LIVE_CLIENT_TYPES,
+  LIVE_CLOSE,
+  liveErrorMessage,
+  type ServerMessage,
+} from '@amanat/core/api';
 import { createRedis } from '@amanat/platform';
 import type { Request } from 'express';
 import type { Redis } from 'ioredis';
@@ -8,14 +16,6 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { ApiContext } from '../context.ts';
 import { ApiError } from '../http/problem.ts';
 import type { Caller } from '../http/route.ts';
-import {
-  CLOSE,
-  type ClientMessage,
-  clientMessageSchema,
-  errorMessage,
-  KNOWN_CLIENT_TYPES,
-  type ServerMessage,
-} from './messages.ts';
 
 export { liveOpenApiPaths } from './openapi.ts';
 
@@ -225,7 +225,7 @@ export function createLiveHub(
     client.authTimer = null;
     const own = byUser.get(caller.user.id) ?? new Set<Client>();
     if (own.size >= opts.maxSocketsPerUser) {
-      closeClient(client, CLOSE.tooMany);
+      closeClient(client, LIVE_CLOSE.tooMany);
       return;
     }
     own.add(client);
@@ -252,7 +252,7 @@ export function createLiveHub(
     clients.add(client);
     client.authTimer = setTimeout(() => {
       if (client.phase === 'pending' || client.phase === 'authenticating') {
-        closeClient(client, CLOSE.authTimeout);
+        closeClient(client, LIVE_CLOSE.authTimeout);
       }
     }, opts.authTimeoutMs);
     socket.on('pong', () => {
@@ -278,15 +278,15 @@ export function createLiveHub(
     if (client.phase === 'closed') return;
     client.messages += 1;
     if (client.messages > opts.maxMessagesPerHeartbeat) {
-      closeClient(client, CLOSE.policy);
+      closeClient(client, LIVE_CLOSE.policy);
       return;
     }
-    if (isBinary) return send(client, errorMessage('message_malformed'));
+    if (isBinary) return send(client, liveErrorMessage('message_malformed'));
     let json: unknown;
     try {
       json = JSON.parse(textOf(data));
     } catch {
-      return send(client, errorMessage('message_malformed'));
+      return send(client, liveErrorMessage('message_malformed'));
     }
     const parsed = clientMessageSchema.safeParse(json);
     if (!parsed.success) {
@@ -294,10 +294,10 @@ export function createLiveHub(
         json !== null && typeof json === 'object' && !Array.isArray(json)
           ? (json as { type?: unknown }).type
           : undefined;
-      const known = typeof type === 'string' && (KNOWN_CLIENT_TYPES as readonly string[]).includes(type);
+      const known = typeof type === 'string' && (LIVE_CLIENT_TYPES as readonly string[]).includes(type);
       return send(
         client,
-        errorMessage(known || type === undefined ? 'message_malformed' : 'unknown_message'),
+        liveErrorMessage(known || type === undefined ? 'message_malformed' : 'unknown_message'),
       );
     }
     handle(client, parsed.data);
@@ -308,20 +308,24 @@ export function createLiveHub(
       case 'ping':
         return send(client, { type: 'pong' });
       case 'auth': {
-        if (client.phase === 'ready') return send(client, errorMessage('already_authenticated'));
-        if (client.phase === 'authenticating') return send(client, errorMessage('auth_in_progress'));
+        if (client.phase === 'ready') return send(client, liveErrorMessage('already_authenticated'));
+        if (client.phase === 'authenticating') return send(client, liveErrorMessage('auth_in_progress'));
         client.phase = 'authenticating';
         const authorization = `Bearer ${message.token}`;
         void verify(authorization).then((verdict) => {
           if (client.phase !== 'authenticating') return;
           if (verdict.ok) admit(client, verdict.caller, authorization);
-          else closeClient(client, verdict.reason === 'invalid' ? CLOSE.sessionInvalid : CLOSE.internal);
+          else
+            closeClient(
+              client,
+              verdict.reason === 'invalid' ? LIVE_CLOSE.sessionInvalid : LIVE_CLOSE.internal,
+            );
         });
         return;
       }
       case 'subscribe': {
-        if (client.phase !== 'ready') return send(client, errorMessage('auth_required'));
-        if (!client.operator) return send(client, errorMessage('operator_only'));
+        if (client.phase !== 'ready') return send(client, liveErrorMessage('auth_required'));
+        if (!client.operator) return send(client, liveErrorMessage('operator_only'));
         client.all = true;
         everything.add(client);
         return send(client, { type: 'subscribed', scope: 'all' });
@@ -425,7 +429,7 @@ export function createLiveHub(
         await Promise.all(
           ready.slice(i, i + SESSION_CHECK_BATCH).map(async (client) => {
             const valid = await client.recheck?.();
-            if (valid === false && client.phase === 'ready') closeClient(client, CLOSE.sessionInvalid);
+            if (valid === false && client.phase === 'ready') closeClient(client, LIVE_CLOSE.sessionInvalid);
           }),
         );
       }
@@ -477,7 +481,7 @@ export function createLiveHub(
         if (socket.readyState === WebSocket.CLOSED) continue;
         closed.push(new Promise((resolve) => socket.once('close', resolve)));
         send(client, { type: 'reconnect', retryAfterMs: Math.floor(Math.random() * opts.reconnectJitterMs) });
-        closeClient(client, CLOSE.restart);
+        closeClient(client, LIVE_CLOSE.restart);
       }
       let grace: NodeJS.Timeout | undefined;
       await Promise.race([

@@ -1,14 +1,14 @@
+import { clientMessageSchema, LIVE_CLOSE, LIVE_ERROR_CODES, serverMessageSchema } from '@amanat/core/api';
 import { z } from 'zod';
-import { CLOSE, clientMessageSchema, ERROR_CODES, serverMessageSchema } from './messages.ts';
 
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' });
 
-const closeCodeTable = Object.values(CLOSE)
+const closeCodeTable = Object.values(LIVE_CLOSE)
   .map(({ code, reason }) => `| ${code} | \`${reason}\` |`)
   .join('\n');
 
-const errorCodeList = Object.entries(ERROR_CODES)
+const errorCodeList = Object.entries(LIVE_ERROR_CODES)
   .map(([code, text]) => `- \`${code}\`: ${text}`)
   .join('\n');
 
@@ -69,7 +69,9 @@ export const liveOpenApiPaths: Record<string, unknown> = {
           description: 'Switching protocols: the WebSocket is open',
           'x-client-messages': jsonSchema(clientMessageSchema, 'input'),
           'x-server-messages': jsonSchema(serverMessageSchema, 'output'),
-          'x-close-codes': Object.fromEntries(Object.values(CLOSE).map(({ code, reason }) => [code, reason])),
+          'x-close-codes': Object.fromEntries(
+            Object.values(LIVE_CLOSE).map(({ code, reason }) => [code, reason]),
+          ),
         },
         400: { description: 'Not a valid WebSocket upgrade request' },
         401: { description: 'The Authorization header on the upgrade request is invalid' },

@@ -1,6 +1,12 @@
-import { addressSchema, DEAL_STATES, FUNDING_STATUSES } from '@amanat/core';
 import { z } from 'zod';
-import { personText } from '../http/text.ts';
+import { addressSchema } from '../../address.ts';
+import { DEAL_STATES, FUNDING_STATUSES } from '../../deal/states.ts';
+import { personText } from './text.ts';
+
+/**
+ * The deals API: what a client sends to create, join and act on deals, and the views it gets back. The
+ * API validates with these very schemas and documents them in its OpenAPI reference.
+ */
 
 /** Periods a deal may have, in seconds: defaults a real deal can live with, bounds that catch mistakes. */
 export const PERIODS = {
@@ -203,3 +209,21 @@ export const activityViewSchema = z
     }),
   })
   .meta({ id: 'DealActivity' });
+
+export type DealIdParams = z.input<typeof dealIdParams>;
+export type AssetRefInput = z.input<typeof assetRefBody>;
+export type CreateDealInput = z.input<typeof createDealBody>;
+export type JoinDealInput = z.input<typeof joinDealBody>;
+export type PlainActionInput = z.input<typeof plainActionBody>;
+export type CancelInput = z.input<typeof cancelBody>;
+export type DisputeInput = z.input<typeof disputeBody>;
+export type DisputeMessageInput = z.input<typeof disputeMessageBody>;
+export type ResolveInput = z.input<typeof resolveBody>;
+export type AddressInput = z.input<typeof addressBody>;
+export type ListDealsQuery = z.input<typeof listDealsQuery>;
+
+export type Payment = z.output<typeof paymentViewSchema>;
+export type DealView = z.output<typeof dealViewSchema>;
+export type DealDetail = z.output<typeof dealDetailSchema>;
+export type DealList = z.output<typeof dealListSchema>;
+export type DealActivity = z.output<typeof activityViewSchema>;

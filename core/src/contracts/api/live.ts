@@ -1,5 +1,5 @@
-import { dealEventSchema } from '@amanat/core';
 import { z } from 'zod';
+import { dealEventSchema } from '../events.ts';
 
 /**
  * The WebSocket protocol at /api/ws, in one place: the hub parses client frames with these schemas and
@@ -7,7 +7,7 @@ import { z } from 'zod';
  */
 
 /** Close codes the hub uses; 4xxx mirror the HTTP status they correspond to. */
-export const CLOSE = {
+export const LIVE_CLOSE = {
   /** The server restarts or shuts down: reconnect (to any instance) after `retryAfterMs`. */
   restart: { code: 1012, reason: 'reconnect' },
   /** A peer that violated the protocol (too many messages). */
@@ -34,7 +34,7 @@ export const pingMessageSchema = z
   .strictObject({ type: z.literal('ping') })
   .describe('Application-level keep-alive for clients that cannot send WebSocket pings; answered with pong.');
 
-export const KNOWN_CLIENT_TYPES = ['auth', 'subscribe', 'ping'] as const;
+export const LIVE_CLIENT_TYPES = ['auth', 'subscribe', 'ping'] as const;
 export const clientMessageSchema = z.discriminatedUnion('type', [
   authMessageSchema,
   subscribeMessageSchema,
@@ -42,7 +42,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
-export const ERROR_CODES = {
+export const LIVE_ERROR_CODES = {
   message_malformed: 'The message is not JSON, not text, or not a valid message of its type',
   unknown_message: 'The message type is not one of auth, subscribe, ping',
   auth_required: 'Send the auth message first',
@@ -50,7 +50,7 @@ export const ERROR_CODES = {
   already_authenticated: 'The connection is already authenticated',
   operator_only: 'Only operators may subscribe to every deal',
 } as const;
-export type ErrorCode = keyof typeof ERROR_CODES;
+export type LiveErrorCode = keyof typeof LIVE_ERROR_CODES;
 
 export const readyMessageSchema = z
   .object({ type: z.literal('ready'), userId: z.uuid() })
@@ -76,7 +76,7 @@ export const reconnectMessageSchema = z
 export const errorMessageSchema = z
   .object({
     type: z.literal('error'),
-    code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+    code: z.enum(Object.keys(LIVE_ERROR_CODES) as [LiveErrorCode, ...LiveErrorCode[]]),
     message: z.string(),
   })
   .describe('The message was refused; the connection stays open.');
@@ -92,8 +92,8 @@ export const serverMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type ServerMessage = z.infer<typeof serverMessageSchema>;
 
-export const errorMessage = (code: ErrorCode): ServerMessage => ({
+export const liveErrorMessage = (code: LiveErrorCode): ServerMessage => ({
   type: 'error',
   code,
-  message: ERROR_CODES[code],
+  message: LIVE_ERROR_CODES[code],
 });

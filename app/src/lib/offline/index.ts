@@ -1,0 +1,2 @@
+// Interface placeholder: the offline module replaces this file.
+export async function startOffline(): Promise<void> {}
