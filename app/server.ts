@@ -25,6 +25,8 @@ const server = createServer((req, res) => {
     res.end(JSON.stringify({ status: 'ok' }));
     return;
   }
+  // The browser checks for a new app version by fetching the worker script: never from a cache.
+  if (req.url === '/service-worker.js') res.setHeader('cache-control', 'no-cache');
   const started = performance.now();
   res.once('finish', () => {
     if (res.statusCode >= 500) {

@@ -8,6 +8,9 @@ export default defineConfig({
   plugins: [
     sveltekit({
       adapter: adapter({ out: 'build', precompress: true }),
+      // Absolute asset paths: the service worker answers every navigation (/deals/123 too) with the one
+      // cached shell, whose paths must not depend on the page's URL.
+      paths: { relative: false },
       // Hashes, not nonces: the service worker serves the shell from its cache, and a cached nonce would
       // no longer match. connect-src gets the API and assistant origins at run time (hooks.server.ts).
       csp: {
@@ -33,7 +36,31 @@ export default defineConfig({
       version: { pollInterval: 0 },
     }),
   ],
-  server: { port: 5173, strictPort: false },
+  server: {
+    port: 5173,
+    // `npm run dev:app` (devstack/app-dev.ts): the API and the assistant under the dev server's origin.
+    proxy: {
+      ...(process.env.APP_DEV_API_TARGET
+        ? {
+            '/api': {
+              target: process.env.APP_DEV_API_TARGET,
+              ws: true,
+              changeOrigin: true,
+              headers: process.env.APP_DEV_API_ORIGIN ? { origin: process.env.APP_DEV_API_ORIGIN } : {},
+            },
+          }
+        : {}),
+      ...(process.env.APP_DEV_ASSIST_TARGET
+        ? {
+            '/assist': {
+              target: process.env.APP_DEV_ASSIST_TARGET,
+              changeOrigin: true,
+              rewrite: (path: string) => path.replace(/^\/assist/, ''),
+            },
+          }
+        : {}),
+    },
+  },
   test: {
     name: 'app',
     include: ['src/**/*.test.ts'],

@@ -8,5 +8,9 @@ export const runningSchema = z.object({
   databaseSchema: z.string().min(1),
   rpcUrls: z.record(z.string(), z.array(z.string())),
   apiUrl: z.string().min(1),
+  /** The assistant proxy, when assist runs. */
+  assistUrl: z.string().min(1).optional(),
+  /** The app's origin (APP_ORIGIN): the one origin the API's CORS and WebSocket accept. */
+  appOrigin: z.string().min(1).optional(),
 });
 export type RunningStack = z.infer<typeof runningSchema>;

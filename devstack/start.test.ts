@@ -40,6 +40,8 @@ describe('npm start (devstack/start.ts)', () => {
     env.SCANNER_HEALTH_PORT = String(scannerPort);
     const assistPort = await findFreePort();
     env.ASSIST_PORT = String(assistPort);
+    const appPort = await findFreePort();
+    env.APP_PORT = String(appPort);
     for (const name of [
       'DATABASE_URL',
       'REDIS_URL',
@@ -62,7 +64,8 @@ describe('npm start (devstack/start.ts)', () => {
       output += d;
     });
 
-    await waitForOutput(/Amanat is running/, 90_000);
+    // The first run builds the app (vite build) before serving it.
+    await waitForOutput(/Amanat is running/, 240_000);
     expect(output).toMatch(/PostgreSQL: embedded PostgreSQL/);
     expect(output).toMatch(/Redis: redis-server on port \d+/);
     const rpc = (await waitForOutput(/local anvil at (http:\/\/127\.0\.0\.1:\d+)/, 1000))[1] as string;
@@ -74,6 +77,21 @@ describe('npm start (devstack/start.ts)', () => {
     expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok', redis: 'ok' } });
     const workers = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
     expect(workers.status).toBe(200);
+
+    // The app's production build, configured for this API and assistant: its CSP lets the page reach
+    // them, and the browser's public environment names them.
+    expect(output).toContain(`App:        http://localhost:${appPort}`);
+    const app = `http://127.0.0.1:${appPort}`;
+    expect((await fetch(`${app}/healthz`)).status).toBe(200);
+    const shell = await fetch(`${app}/deals/new`);
+    expect(shell.status).toBe(200);
+    expect(await shell.text()).toContain('<title>Amanat</title>');
+    expect(shell.headers.get('content-security-policy')).toContain(
+      `connect-src 'self' http://127.0.0.1:${apiPort} ws://127.0.0.1:${apiPort} http://127.0.0.1:${assistPort}`,
+    );
+    const publicEnv = await (await fetch(`${app}/_app/env.js`)).text();
+    expect(publicEnv).toContain(`PUBLIC_API_URL:"http://127.0.0.1:${apiPort}"`);
+    expect(publicEnv).toContain('PUBLIC_DEV_SIGN_IN:true');
 
     // The banner lists bull-board, and the development sign-in makes the local operator (Telegram id 1)
     // who may open it and create a deal in the demo USDT.
@@ -190,5 +208,5 @@ describe('npm start (devstack/start.ts)', () => {
     expect(output.indexOf('"msg":"stopped"')).toBeGreaterThan(-1);
     expect(output.indexOf('"msg":"stopped"')).toBeLessThan(output.indexOf('[start] stopped'));
     await expect(fetch(`http://127.0.0.1:${apiPort}/healthz`)).rejects.toThrow();
-  }, 150_000);
+  }, 300_000);
 });

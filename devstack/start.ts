@@ -12,6 +12,7 @@ import { API_PROCESS } from '../api/src/process-settings.ts';
 import { ASSIST_PROCESS } from '../assist/src/process-settings.ts';
 import { SCANNER_PROCESS } from '../scanner/src/process-settings.ts';
 import { WORKERS_PROCESS } from '../workers/src/process-settings.ts';
+import { ensureAppBuild } from './app-build.ts';
 import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
 import { resolvePostgres, resolveRedis, type Service } from './infra.ts';
 import { isPortFree } from './ports.ts';
@@ -99,7 +100,9 @@ async function resolveBot(
 
 function startService(name: string, color: string, env: NodeJS.ProcessEnv): ChildProcess {
   const settings = PROCESS_SETTINGS[name] ?? { nodeArgs: [], env: {} };
-  const child = spawn(process.execPath, [...settings.nodeArgs, join(root, name, 'src', 'main.ts')], {
+  const pkg = JSON.parse(readFileSync(join(root, name, 'package.json'), 'utf8')) as { main?: string };
+  const entry = join(root, name, pkg.main ?? join('src', 'main.ts'));
+  const child = spawn(process.execPath, [...settings.nodeArgs, entry], {
     cwd: root,
     env: { ...env, ...settings.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -176,6 +179,13 @@ try {
   env.SCAN_INTERVAL_MS ??= '1000';
   env.API_URL ??= apiUrl;
   const assistPort = env.ASSIST_PORT ?? '8090';
+  const assistUrl = `http://127.0.0.1:${assistPort}`;
+  // The app's browser side talks to the API and the assistant directly (CORS allows APP_ORIGIN).
+  env.APP_PORT = appPort;
+  env.APP_HOST ??= '127.0.0.1';
+  env.PUBLIC_API_URL ??= apiUrl;
+  env.PUBLIC_ASSIST_URL ??= assistUrl;
+  env.PUBLIC_DEV_SIGN_IN ??= env.DEV_SIGN_IN;
   // For `npm run demo:pay`: where this run's database and chain are (they sit on free ports).
   writeFileSync(
     join(dataDir, RUNNING_FILE),
@@ -184,6 +194,8 @@ try {
       databaseSchema: env.DATABASE_SCHEMA ?? 'public',
       rpcUrls: JSON.parse(chain.rpcUrls),
       apiUrl,
+      assistUrl,
+      appOrigin: env.APP_ORIGIN as string,
     } satisfies RunningStack),
     { mode: 0o600 },
   );
@@ -193,10 +205,15 @@ try {
   log(`Redis: ${redis.source}`);
   log(`Chain: ${chain.source}`);
 
+  const runnable = SERVICES.filter(
+    (name) => JSON.parse(readFileSync(join(root, name, 'package.json'), 'utf8')).scripts?.start,
+  );
+  // The app is served as its production build (service worker, offline mode), rebuilt when stale.
+  if (runnable.includes('app')) await ensureAppBuild(log);
+
   const started: string[] = [];
   SERVICES.forEach((name, i) => {
-    const pkg = JSON.parse(readFileSync(join(root, name, 'package.json'), 'utf8'));
-    if (!pkg.scripts?.start) {
+    if (!runnable.includes(name)) {
       log(`${name}: not built yet, skipped`);
       return;
     }
@@ -209,7 +226,10 @@ try {
   });
 
   const lines = ['', 'Amanat is running. Ctrl-C stops everything.'];
-  if (started.includes('app')) lines.push(`  App:        http://localhost:${appPort}`);
+  if (started.includes('app'))
+    lines.push(
+      `  App:        ${env.APP_ORIGIN}  (production build; \`npm run dev:app\` for hot reload; sign in with the development sign-in)`,
+    );
   if (started.includes('api')) {
     lines.push(`  API:        ${apiUrl}  (health: ${apiUrl}/healthz)`);
     lines.push(`  API docs:   ${apiUrl}/api/docs  (OpenAPI: ${apiUrl}/api/openapi.json)`);
@@ -220,7 +240,7 @@ try {
     lines.push(`  Scanner:    health at http://127.0.0.1:${env.SCANNER_HEALTH_PORT ?? '8060'}/readyz`);
   if (started.includes('assist')) {
     lines.push(
-      `  Assistant:  http://127.0.0.1:${assistPort}/v1/chat/completions  (OpenAI-compatible; ${env.LLM_PROVIDERS ? 'LLM_PROVIDERS' : 'the built-in responder: set LLM_PROVIDERS for a real model'})`,
+      `  Assistant:  ${assistUrl}/v1/chat/completions  (OpenAI-compatible; ${env.LLM_PROVIDERS ? 'LLM_PROVIDERS' : 'the built-in responder: set LLM_PROVIDERS for a real model'})`,
     );
     lines.push(`  Telegram bot: ${bot.note}`);
   }

@@ -5,6 +5,8 @@ const PROVIDERS: Record<string, string> = {
   'redis-server': 'redis-server',
   pgbench: 'postgresql-client',
   psql: 'postgresql-client',
+  // The app's end-to-end tests and benchmark drive Debian's Chromium (playwright-core, /usr/bin/chromium).
+  chromium: 'chromium',
 };
 
 const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;

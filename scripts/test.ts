@@ -9,20 +9,38 @@ import { ensureSystemPackages } from '../devstack/system-packages.ts';
 const root = join(import.meta.dirname, '..');
 const log = (msg: string) => console.log(`[test] ${msg}`);
 
-function run(title: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+function run(title: string, cmd: string, args: string[], cwd = root): void {
   log(title);
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env });
+  const result = spawnSync(cmd, args, { cwd, stdio: 'inherit' });
   if (result.status !== 0) {
     log(`${title}: failed`);
     process.exit(result.status ?? 1);
   }
 }
 
-// The launcher test and the crash tests run their own redis-server even when REDIS_URL is set.
-ensureSystemPackages({ needs: ['redis-server'], log });
+// The launcher test and the crash tests run their own redis-server even when REDIS_URL is set; the app's
+// end-to-end tests drive Chromium.
+ensureSystemPackages({ needs: ['redis-server', 'chromium'], log });
 
 run('lint and format (biome)', 'biome', ['check', '--error-on-warnings', '.']);
 run('typecheck (tsc)', 'tsc', ['-p', 'tsconfig.json', '--noEmit']);
+// The app is checked with its own TypeScript (SvelteKit 3 needs TypeScript 6's compiler API) and
+// svelte-check, which covers the components too.
+const appBin = (name: string) => join(root, 'app', 'node_modules', '.bin', name);
+run('app: sync (svelte-kit)', appBin('svelte-kit'), ['sync'], join(root, 'app'));
+run(
+  'app: typecheck (svelte-check)',
+  appBin('svelte-check'),
+  ['--tsconfig', './tsconfig.json', '--fail-on-warnings', '--output', 'human'],
+  join(root, 'app'),
+);
+// The service worker has its own globals (WebWorker, not DOM), so its own tsconfig.
+run(
+  'app: typecheck service worker (tsc)',
+  appBin('tsc'),
+  ['-p', 'tsconfig.service-worker.json'],
+  join(root, 'app'),
+);
 
 const services: Service[] = [];
 let code = 1;

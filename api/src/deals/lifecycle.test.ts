@@ -2,6 +2,7 @@ import { type Actor, type DealAction, type PaymentRecord, redisKeys } from '@ama
 import { recordPayments } from '@amanat/platform';
 import { mnemonicToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../../../devstack/testing.ts';
 import {
   ARBITRATOR_TG,
   newDealBody,
@@ -313,8 +314,42 @@ describe('from funding to the payout decision', () => {
         blockTimestamp: payment.blockTimestamp.toISOString(),
         status: 'confirmed',
         classification: 'counted',
+        confirmations: null,
       },
     ]);
+  });
+
+  it("counts a confirming payment's blocks from the head the chain's scanner last recorded", async () => {
+    const deal = await awaitingPayment();
+    const payment: PaymentRecord = {
+      chainId: 31337,
+      txHash: `0x${'ef'.repeat(32)}`,
+      logIndex: 0,
+      token: USDT,
+      from: '0x90F79bf6EB2c4f870365E785982E1f101E93b906',
+      to: deal.depositAddress,
+      amount: PRICE,
+      blockNumber: 5000n,
+      blockHash: `0x${'12'.repeat(32)}`,
+      blockTimestamp: new Date(),
+      status: 'pending',
+    };
+    await recordPayments(t.api.ctx.store, {
+      dealId: deal.id,
+      payments: [payment],
+      denylist: new Set(),
+      isKnownAsset: (ref) => t.api.ctx.registry.findToken(ref) !== undefined,
+      actor: SYSTEM,
+    });
+    const read = async () =>
+      (await t.call('GET', `/api/deals/${deal.id}`, { token: buyer })).body.payments[0];
+
+    // No scanner has reported the chain yet: unknown, not zero.
+    await t.redis.redis.hdel(redisKeys(t.config.REDIS_PREFIX).scanState(31337), 'head');
+    expect(await read()).toMatchObject({ status: 'pending', confirmations: null });
+    await t.redis.redis.hset(redisKeys(t.config.REDIS_PREFIX).scanState(31337), 'head', '5002');
+    // The read cache keeps a rendered answer for DEAL_READ_CACHE_MS; a later read sees the new head.
+    await until('confirmations to reach 3', async () => (await read()).confirmations === 3);
   });
 });
 

@@ -29,6 +29,7 @@ import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import { ApiError } from '../http/problem.ts';
 import { type Caller, defineRoute, JsonText, type RouteDef } from '../http/route.ts';
 import { dealByInvite } from './invite-routes.ts';
+import type { DealReadModel } from './read-cache.ts';
 import { dealView, linkConfigOf, loadNames, paymentView, type Viewer, viewerOf } from './view.ts';
 
 const notFound = () => new ApiError(404, 'deal_not_found', 'No such deal');
@@ -51,6 +52,22 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
   const keys = redisKeys(ctx.config.REDIS_PREFIX);
   /** Rendered answers of GET /api/deals/:id, per cached read and kind of viewer; they go with the read. */
   const rendered = new WeakMap<object, Map<Viewer, string>>();
+
+  /**
+   * The latest block each chain's scanner recorded, for the chains a deal has pending payments on (the
+   * scanner writes it after every tick); nothing is read when no payment is confirming.
+   */
+  async function chainHeads(deal: DealReadModel): Promise<Map<number, bigint>> {
+    const chains = [...new Set(deal.payments.filter((p) => p.status === 'pending').map((p) => p.chainId))];
+    const heads = new Map<number, bigint>();
+    await Promise.all(
+      chains.map(async (chainId) => {
+        const head = await ctx.redis.hget(keys.scanState(chainId), 'head').catch(() => null);
+        if (head && /^\d+$/.test(head)) heads.set(chainId, BigInt(head));
+      }),
+    );
+    return heads;
+  }
 
   const view = async (deal: DealRecord, viewer: Viewer) =>
     dealView(deal, viewer, { registry: ctx.registry, names: await loadNames(ctx.pool, [deal]), links });
@@ -275,9 +292,10 @@ export function dealRoutes(ctx: ApiContext): RouteDef[] {
         }
         let text = byViewer.get(viewer);
         if (text === undefined) {
+          const heads = await chainHeads(deal);
           text = JSON.stringify({
             ...dealView(deal, viewer, { registry: ctx.registry, names: deal.names, links }),
-            payments: deal.payments.map(paymentView),
+            payments: deal.payments.map((p) => paymentView(p, heads.get(p.chainId) ?? null)),
           });
           byViewer.set(viewer, text);
         }

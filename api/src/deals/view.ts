@@ -130,7 +130,8 @@ export function dealView(
   };
 }
 
-export const paymentView = (p: DealPaymentRow): Payment => ({
+/** `head`: the latest block the chain's scanner has seen, for a pending payment's progress. */
+export const paymentView = (p: DealPaymentRow, head: bigint | null = null): Payment => ({
   id: p.id,
   chainId: p.chainId,
   txHash: p.txHash,
@@ -142,4 +143,8 @@ export const paymentView = (p: DealPaymentRow): Payment => ({
   blockTimestamp: p.blockTimestamp,
   status: p.status,
   classification: p.classification,
+  confirmations:
+    p.status === 'pending' && head !== null
+      ? Number(head >= BigInt(p.blockNumber) ? head - BigInt(p.blockNumber) + 1n : 0n)
+      : null,
 });

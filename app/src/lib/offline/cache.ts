@@ -1,4 +1,7 @@
-// Interface placeholder: the offline module replaces this file (IndexedDB behind the same signatures).
+// Reads that still answer offline: the network first, the device's copy (IndexedDB) when it fails.
+import { ApiError, NetworkError } from '#lib/api/errors.ts';
+import { session } from '#lib/state/session.svelte.ts';
+import { deleteReads, getRead, putRead } from './db.ts';
 
 /** A read the app could answer: from the network, or from what this device saved earlier. */
 export interface CachedRead<T> {
@@ -9,15 +12,54 @@ export interface CachedRead<T> {
   savedAt: number;
 }
 
+const currentUserId = () => session.user?.id ?? null;
+const offline = () => globalThis.navigator?.onLine === false;
+
 /**
  * Network first, falling back to the device's copy when the network fails; a successful read is saved.
  * Keys: `deals:<scope>`, `deal:<id>`, `activity:<id>`. Throws the network error when nothing is saved.
+ * Only a network failure falls back: an answer that says no (403, 404, 5xx) is thrown, and a deal the
+ * user may no longer see (403/404) is also forgotten here.
  */
-export async function cachedRead<T>(_key: string, fetcher: () => Promise<T>): Promise<CachedRead<T>> {
-  return { data: await fetcher(), fromCache: false, savedAt: Date.now() };
+export async function cachedRead<T>(key: string, fetcher: () => Promise<T>): Promise<CachedRead<T>> {
+  const userId = currentUserId();
+  let data: T;
+  try {
+    data = await fetcher();
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 403 || err.status === 404)) await forgetDeal(key);
+    if (!(err instanceof NetworkError)) throw err;
+    const saved = await readSaved<T>(key);
+    if (!saved) throw err;
+    return saved;
+  }
+  // Offline, an answer can only have come from the service worker's cache: say so, with the date of
+  // the device's own copy, rather than presenting it as fresh.
+  if (offline()) {
+    const saved = await readSaved<T>(key);
+    if (saved) return saved;
+    return { data, fromCache: true, savedAt: Date.now() };
+  }
+  const savedAt = Date.now();
+  await putRead(key, data, userId, savedAt).catch(() => {
+    // No IndexedDB (private mode, quota): the read still answers, it just is not kept.
+  });
+  return { data, fromCache: false, savedAt };
 }
 
 /** The device's copy only (for a first paint before the network answers), or null. */
-export async function readSaved<T>(_key: string): Promise<CachedRead<T> | null> {
-  return null;
+export async function readSaved<T>(key: string): Promise<CachedRead<T> | null> {
+  try {
+    const saved = await getRead(key, currentUserId());
+    return saved ? { data: saved.data as T, fromCache: true, savedAt: saved.savedAt } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A deal the API no longer shows this user: drop its saved detail and activity. */
+async function forgetDeal(key: string): Promise<void> {
+  const id = key.match(/^(?:deal|activity):(.+)$/)?.[1];
+  if (!id) return;
+  await deleteReads([`deal:${id}`, `activity:${id}`]).catch(() => {});
 }

@@ -1,12 +1,8 @@
-// Interface placeholder: the Telegram integration replaces this file.
-export interface TelegramLaunch {
-  /** `startapp` parameter, e.g. `deal_<code>`. */
-  startParam: string | null;
-}
-export async function startTelegram(): Promise<TelegramLaunch | null> {
-  return null;
-}
-export const telegram = {
-  active: false,
-  haptic(_kind: 'success' | 'error' | 'warning' | 'light'): void {},
-};
+// The module is index.svelte.ts (its state is reactive); this path keeps existing imports working.
+export {
+  type ShareOutcome,
+  startTelegram,
+  type TelegramLaunch,
+  type TelegramSignInError,
+  telegram,
+} from './index.svelte.ts';

@@ -128,6 +128,15 @@ export const paymentViewSchema = z
     blockTimestamp: z.iso.datetime(),
     status: z.enum(['pending', 'confirmed', 'reorged']),
     classification: z.string().nullable(),
+    confirmations: z
+      .number()
+      .int()
+      .nonnegative()
+      .nullable()
+      .describe(
+        "For a pending payment: the blocks on top of it, as far as the chain's scanner has seen (the " +
+          "chain's `confirmations` in /api/assets is the target); null once settled or while unknown",
+      ),
   })
   .meta({ id: 'Payment' });
 

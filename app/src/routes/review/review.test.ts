@@ -1,0 +1,117 @@
+import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+const DEAL_ID = '7a1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
+const SENDER = '0x4444444444444444444444444444444444444444';
+
+vi.hoisted(() => {
+  Object.assign(globalThis, {
+    __sveltekit_dev: {
+      env: { PUBLIC_API_URL: 'http://api.test', PUBLIC_ASSIST_URL: '', PUBLIC_DEV_SIGN_IN: false },
+    },
+  });
+  localStorage.setItem(
+    'amanat.session',
+    JSON.stringify({
+      token: 'op-token',
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      user: {
+        id: '00000000-0000-4000-8000-000000000001',
+        telegramId: '1',
+        username: null,
+        displayName: 'Olga',
+        language: 'en',
+        roles: ['operator'],
+      },
+    }),
+  );
+});
+vi.mock('$app/navigation', () => ({ goto: vi.fn() }));
+
+const { default: Page } = await import('./+page.svelte');
+
+const deal = {
+  id: DEAL_ID,
+  title: 'Laptop',
+  description: '',
+  state: 'released',
+  needsReview: true,
+  reviewReasons: ['late_payment', 'manual check'],
+  version: 12,
+  asset: { chainId: 1, token: '0xdAC17F958D2ee523a2206206994597C13D831ec7', symbol: 'USDT', decimals: 6 },
+  price: '50000000',
+  amountDue: '50000000',
+  fee: '750000',
+  sellerFee: '750000',
+  buyerFee: '0',
+  display: { price: '50', amountDue: '50', fee: '0.75' },
+  feeTerms: { feeBps: 150, feeMin: '0', feePayer: 'seller' },
+  periods: { paymentWindowSec: 86400, deliveryPeriodSec: 604800, inspectionPeriodSec: 259200 },
+  deadlines: { payment: null, delivery: null, inspection: null },
+  funding: { status: 'funded', confirmed: '50000000', confirming: '0', remaining: '0' },
+  seller: null,
+  buyer: null,
+  depositAddress: '0x3333333333333333333333333333333333333333',
+  yourRole: 'operator',
+  invite: null,
+  createdAt: '2025-01-01T00:00:00.000Z',
+  updatedAt: '2025-01-02T00:00:00.000Z',
+};
+const stray = {
+  id: '42',
+  chainId: 1,
+  txHash: `0x${'ab'.repeat(32)}`,
+  logIndex: 0,
+  token: deal.asset.token,
+  from: SENDER,
+  amount: '2500000',
+  blockNumber: '100',
+  blockTimestamp: '2025-01-03T00:00:00.000Z',
+  status: 'confirmed',
+  classification: 'late',
+  decision: null,
+};
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe('review screen', () => {
+  it('explains the reasons and clears a review after a confirm step, explaining a conflict', async () => {
+    const calls: Array<{ url: string; init: RequestInit }> = [];
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: URL | string, init: RequestInit = {}) => {
+        calls.push({ url: String(input), init });
+        if (String(input).endsWith('/clear-review'))
+          return json(409, { code: 'review_not_flagged', detail: 'The deal is not flagged for review' });
+        return json(200, { items: [{ deal, strayPayments: [stray] }], nextCursor: null });
+      }),
+    );
+    render(Page);
+    const item = within(await screen.findByRole('article', { name: 'Laptop' }));
+    expect(item.getByText(/A payment arrived after the payment window/)).toBeTruthy();
+    expect(item.getByText('Flagged with the reason: “manual check”')).toBeTruthy();
+    expect(item.getByText('2.5 USDT')).toBeTruthy();
+    expect(item.getByText(SENDER)).toBeTruthy();
+
+    await fireEvent.click(item.getByRole('button', { name: 'Clear the review' }));
+    await fireEvent.click(item.getByRole('button', { name: 'Continue' }));
+    expect(item.getByText('Write a note.')).toBeTruthy();
+    await fireEvent.input(item.getByLabelText('Note for the record'), {
+      target: { value: 'Checked with both' },
+    });
+    await fireEvent.click(item.getByRole('button', { name: 'Continue' }));
+    expect(item.getByText('Clear the review of “Laptop”.')).toBeTruthy();
+    await fireEvent.click(item.getByRole('button', { name: 'Confirm' }));
+
+    await item.findByText('The deal is no longer flagged for review.');
+    const clear = calls.find((c) => c.url.endsWith('/clear-review'));
+    expect(clear?.url).toBe(`http://api.test/api/admin/deals/${DEAL_ID}/clear-review`);
+    expect(JSON.parse(String(clear?.init.body))).toEqual({ version: 12, note: 'Checked with both' });
+    expect((clear?.init.headers as Record<string, string> | undefined)?.['idempotency-key']).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
+  });
+});
