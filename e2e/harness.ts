@@ -1,6 +1,7 @@
 // The payment pipeline as it runs in production, for end-to-end tests: api, workers and scanner as their
 // own processes (started from their real entry points), on a test database schema, a Redis key prefix and
-// anvil. Tests kill and restart any of them.
+// anvil. Tests kill and restart any of them. The app server (the production build, made first when the
+// sources changed) joins them for the browser tests; the API's CORS origin is always the app's.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,13 +21,14 @@ import {
   testInitData,
 } from '../api/src/testing.ts';
 import { apiClient } from '../devstack/api-client.ts';
+import { ensureAppBuild } from '../devstack/app-build.ts';
 import { findFreePort } from '../devstack/ports.ts';
 import { createTestDatabase, deleteKeysWithPrefix, type TestDatabase, testEnv } from '../devstack/testing.ts';
 
 const root = join(import.meta.dirname, '..');
 const NODE = process.execPath;
 
-export type ServiceName = 'api' | 'workers' | 'scanner' | 'assist';
+export type ServiceName = 'api' | 'workers' | 'scanner' | 'assist' | 'app';
 
 export interface ServiceProcess {
   name: ServiceName;
@@ -59,6 +61,8 @@ export interface Pipeline {
   redisUrl: string;
   apiUrl: string;
   assistUrl: string;
+  /** The app server's origin (http://127.0.0.1:<port>), also the API's APP_ORIGIN. */
+  appUrl: string;
   services: Map<ServiceName, ServiceProcess>;
   start(name: ServiceName): Promise<ServiceProcess>;
   /** Starts api, workers and scanner, in that order (the scanner posts to the API). */
@@ -82,13 +86,16 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const redisUrl = opts.redisUrl ?? testEnv().redisUrl;
   const prefix = `e2e-${randomBytes(5).toString('hex')}`;
   const tmp = mkdtempSync(join(tmpdir(), 'amanat-e2e-'));
-  const [apiPort, workersPort, scannerPort, assistPort] = await Promise.all([
+  const [apiPort, workersPort, scannerPort, assistPort, appPort] = await Promise.all([
+    findFreePort(),
     findFreePort(),
     findFreePort(),
     findFreePort(),
     findFreePort(),
   ]);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const assistUrl = `http://127.0.0.1:${assistPort}`;
+  const appUrl = `http://127.0.0.1:${appPort}`;
 
   const common: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -105,7 +112,7 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     api: {
       ...common,
       API_PORT: String(apiPort),
-      APP_ORIGIN: 'http://app.test',
+      APP_ORIGIN: appUrl,
       TELEGRAM_BOT_TOKEN: TEST_BOT_TOKEN,
       TELEGRAM_BOT_USERNAME: 'amanat_test_bot',
       DEPOSIT_XPUB: TEST_XPUB,
@@ -138,25 +145,45 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
       ...common,
       ASSIST_PORT: String(assistPort),
       API_URL: apiUrl,
-      APP_ORIGIN: 'http://app.test',
+      APP_ORIGIN: appUrl,
       ASSIST_SERVICE_SECRET: TEST_SERVICE_SECRET,
       ...opts.env?.assist,
+    },
+    app: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      APP_PORT: String(appPort),
+      APP_HOST: '127.0.0.1',
+      PUBLIC_API_URL: apiUrl,
+      PUBLIC_DEV_SIGN_IN: 'false',
+      ...opts.env?.app,
     },
   };
   const readyUrl: Record<ServiceName, string> = {
     api: `${apiUrl}/readyz`,
     workers: `http://127.0.0.1:${workersPort}/readyz`,
     scanner: `http://127.0.0.1:${scannerPort}/readyz`,
-    assist: `http://127.0.0.1:${assistPort}/readyz`,
+    assist: `${assistUrl}/readyz`,
+    app: `${appUrl}/readyz`,
   };
+  /** Where each service starts from: its real entry point. */
+  const entry = (name: ServiceName) =>
+    name === 'app' ? join(root, 'app', 'server.ts') : join(root, name, 'src', 'main.ts');
 
   const services = new Map<ServiceName, ServiceProcess>();
 
   async function start(name: ServiceName): Promise<ServiceProcess> {
     const settings = opts.processSettings?.[name];
-    const child = spawn(NODE, [...(settings?.nodeArgs ?? []), join(root, name, 'src', 'main.ts')], {
+    if (name === 'app') await ensureAppBuild();
+    // The assistant screen shows only when the app knows the proxy; the proxy runs when assist does.
+    const assistEnv: Record<string, string> =
+      name === 'app' && services.get('assist')?.child.exitCode === null
+        ? { PUBLIC_ASSIST_URL: assistUrl }
+        : {};
+    const child = spawn(NODE, [...(settings?.nodeArgs ?? []), entry(name)], {
       cwd: root,
-      env: { ...envs[name], ...settings?.env },
+      env: { ...assistEnv, ...envs[name], ...settings?.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -201,7 +228,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     prefix,
     redisUrl,
     apiUrl,
-    assistUrl: `http://127.0.0.1:${assistPort}`,
+    assistUrl,
+    appUrl,
     services,
     start,
     async startAll() {

@@ -1,6 +1,7 @@
 // `npm run bench [part]`: resolves PostgreSQL and Redis like `npm test` and runs the benchmarks.
 import { join } from 'node:path';
 import { benchApi } from '../bench/api.ts';
+import { benchApp } from '../bench/app.ts';
 import { benchAssist } from '../bench/assist.ts';
 import { benchScanner } from '../bench/scanner.ts';
 import { benchStore } from '../bench/store.ts';
@@ -14,6 +15,7 @@ const BENCHES: Record<string, (env: { databaseUrl: string; redisUrl: string }) =
   api: (env) => benchApi(env),
   scanner: (env) => benchScanner(env),
   assist: (env) => benchAssist(env),
+  app: (env) => benchApp(env),
 };
 
 const wanted = process.argv[2] ? [process.argv[2]] : Object.keys(BENCHES);
@@ -23,7 +25,8 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 
-ensureSystemPackages({ needs: ['pgbench'], log });
+// The app benchmark drives Debian's Chromium.
+ensureSystemPackages({ needs: wanted.includes('app') ? ['pgbench', 'chromium'] : ['pgbench'], log });
 const services: Service[] = [];
 try {
   const postgres = await resolvePostgres({
@@ -33,8 +36,8 @@ try {
   });
   services.push(postgres);
   log(`PostgreSQL: ${postgres.source}`);
-  // Only the API, scanner and assist benchmarks need Redis.
-  const redis = wanted.some((w) => w === 'api' || w === 'scanner' || w === 'assist')
+  // Only the API, scanner, assist and app benchmarks need Redis.
+  const redis = wanted.some((w) => w === 'api' || w === 'scanner' || w === 'assist' || w === 'app')
     ? await resolveRedis({ dataDir: join(root, '.data', 'bench-redis'), persistent: false, log })
     : null;
   if (redis) {

@@ -1,6 +1,7 @@
 import { PERIODS } from '@amanat/core/api';
 import { describe, expect, it } from 'vitest';
-import { PERIOD_DEFAULTS, PERIOD_PRESETS, periodParts } from './periods.ts';
+import { locale } from '../i18n/locale.svelte.ts';
+import { formatPeriod, PERIOD_DEFAULTS, PERIOD_PRESETS, periodParts } from './periods.ts';
 
 describe('period presets', () => {
   it('offers only periods the API accepts, including its defaults', () => {
@@ -18,5 +19,15 @@ describe('period presets', () => {
     expect(periodParts(3 * 86_400)).toEqual({ unit: 'days', n: 3 });
     expect(periodParts(6 * 3600)).toEqual({ unit: 'hours', n: 6 });
     expect(periodParts(86_400)).toEqual({ unit: 'days', n: 1 });
+  });
+});
+
+describe('formatPeriod', () => {
+  it("says periods in words with the language's plural", () => {
+    locale.set('en');
+    expect([3600, 86_400, 7 * 86_400].map(formatPeriod)).toEqual(['1 hour', '1 day', '7 days']);
+    locale.set('ru');
+    expect([86_400, 3 * 86_400, 7 * 86_400].map(formatPeriod)).toEqual(['1 день', '3 дня', '7 дней']);
+    locale.set('en');
   });
 });

@@ -740,8 +740,6 @@ export const createMessages: Messages<
   | 'paymentWindow'
   | 'deliveryPeriod'
   | 'inspectionPeriod'
-  | 'hoursN'
-  | 'daysN'
   | 'feeLegend'
   | 'feeSeller'
   | 'feeSplit'
@@ -780,8 +778,6 @@ export const createMessages: Messages<
     paymentWindow: 'The buyer pays within',
     deliveryPeriod: 'The seller delivers within',
     inspectionPeriod: 'The buyer inspects for',
-    hoursN: '{n} hours',
-    daysN: '{n} days',
     feeLegend: 'Who pays the Amanat fee',
     feeSeller: 'The seller',
     feeSplit: 'Split in half',
@@ -820,8 +816,6 @@ export const createMessages: Messages<
     paymentWindow: 'Покупатель платит в течение',
     deliveryPeriod: 'Продавец доставляет в течение',
     inspectionPeriod: 'Покупатель проверяет в течение',
-    hoursN: '{n} ч',
-    daysN: '{n} дн.',
     feeLegend: 'Кто платит комиссию Amanat',
     feeSeller: 'Продавец',
     feeSplit: 'Пополам',
