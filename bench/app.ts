@@ -70,7 +70,11 @@ export async function benchApp(env: { databaseUrl: string; redisUrl: string }): 
   try {
     // The API only takes deals on chains it has RPC endpoints for; nothing is paid here.
     anvil = await startAnvil();
-    pipeline = await startPipeline({ rpcUrls: { 31337: [anvil.rpcUrl] } });
+    // The Mini App figure opens the app with the development Telegram mock, which needs the dev flag.
+    pipeline = await startPipeline({
+      rpcUrls: { 31337: [anvil.rpcUrl] },
+      env: { app: { PUBLIC_DEV_SIGN_IN: 'true' } },
+    });
     await pipeline.start('api');
     log('app: production build (built first when the sources changed)');
     await pipeline.start('app');

@@ -11,6 +11,7 @@ import { NavigationRoute, registerRoute } from 'workbox-routing';
 import { CacheFirst, NetworkFirst } from 'workbox-strategies';
 import { createApiClient } from '#lib/api/client.ts';
 import { endpoints } from '#lib/api/endpoints.ts';
+import { sessionCachePlugin } from '#lib/offline/api-cache.ts';
 import { getReplayAuth, listOutbox, setReplayAuth } from '#lib/offline/db.ts';
 import { replayOnce, sendWith, withOutboxLock } from '#lib/offline/replay.ts';
 import {
@@ -101,6 +102,11 @@ registerRoute(
 
 // ---- the user's reads from the API
 
+// Network first, the saved copy after a short wait (a stalled mobile network) or a failure. Each copy is
+// the signed-in session's own (the key carries a hash of its Authorization header; reads without one are
+// not kept), and one served from the cache says so and since when (api-cache.ts): the page shows it as
+// a saved copy, not as fresh.
+
 const apiBase = PUBLIC_API_URL ? new URL(PUBLIC_API_URL) : null;
 const apiPrefix = apiBase?.pathname.replace(/\/+$/, '') ?? '';
 /** Deal lists, a deal, its activity, the asset list and the signed-in user. */
@@ -121,7 +127,7 @@ registerRoute(
   new NetworkFirst({
     cacheName: CACHES.api,
     networkTimeoutSeconds: 3,
-    plugins: [new CacheableResponsePlugin({ statuses: [200] }), apiExpiration],
+    plugins: [new CacheableResponsePlugin({ statuses: [200] }), apiExpiration, sessionCachePlugin()],
   }),
   'GET',
 );

@@ -25,6 +25,31 @@ export interface ApiClient {
   request<T>(path: string, options?: RequestOptions): Promise<T>;
 }
 
+/**
+ * The service worker's mark on an answer it served from its cache rather than the network: when it stored
+ * that answer (an ISO date). The page must not take such an answer for a fresh one.
+ */
+export const CACHED_AT_HEADER = 'x-amanat-cached-at';
+
+/** What the app knows about how an answer arrived, beyond its body. */
+export interface ResponseMeta {
+  /** When the service worker stored the answer it served instead of the network's (ms since epoch). */
+  cachedAt: number | null;
+}
+
+const FRESH: ResponseMeta = { cachedAt: null };
+const metas = new WeakMap<object, ResponseMeta>();
+
+/** How the answer `data` (as `request` returned it) arrived; fresh unless the worker says otherwise. */
+export function responseMeta(data: unknown): ResponseMeta {
+  return (typeof data === 'object' && data !== null && metas.get(data)) || FRESH;
+}
+
+function cachedAtOf(res: Response): number | null {
+  const at = Date.parse(res.headers.get(CACHED_AT_HEADER) ?? '');
+  return Number.isFinite(at) ? at : null;
+}
+
 /** How long a request may take before it counts as a network failure (mobile networks stall). */
 const TIMEOUT_MS = 15_000;
 
@@ -67,7 +92,11 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     } catch {
       json = null;
     }
-    if (res.ok) return json as T;
+    if (res.ok) {
+      const cachedAt = cachedAtOf(res);
+      if (cachedAt !== null && typeof json === 'object' && json !== null) metas.set(json, { cachedAt });
+      return json as T;
+    }
     const problem = (json ?? {}) as {
       code?: string;
       detail?: string;

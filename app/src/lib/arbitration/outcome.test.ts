@@ -116,6 +116,7 @@ describe('parseSplitAmount', () => {
     expect(parseSplitAmount('1.0000001', 6, 100n * USDT)).toEqual({ ok: false, reason: 'too_many_decimals' });
     expect(parseSplitAmount('', 6, 100n * USDT)).toEqual({ ok: false, reason: 'empty' });
     expect(parseSplitAmount('0', 6, 100n * USDT)).toEqual({ ok: false, reason: 'not_positive' });
+    expect(parseSplitAmount('9'.repeat(40), 6, 100n * USDT)).toEqual({ ok: false, reason: 'above_held' });
   });
 });
 

@@ -83,7 +83,8 @@ export type SplitAmount =
 /** The buyer's share as typed, in token units: above zero and at most what the escrow holds. */
 export function parseSplitAmount(text: string, decimals: number, held: bigint): SplitAmount {
   const parsed = parseUnits(text, decimals);
-  if (!parsed.ok) return parsed;
+  // Beyond what any amount may be is beyond what the escrow holds, too.
+  if (!parsed.ok) return { ok: false, reason: parsed.reason === 'too_large' ? 'above_held' : parsed.reason };
   if (parsed.units > held) return { ok: false, reason: 'above_held' };
   return { ok: true, buyerAmount: parsed.units };
 }

@@ -1,10 +1,13 @@
+import { CHAT_STORAGE_KEY } from './saved-chats.ts';
 import { createSseParser, readCompletionChunk, type StreamError } from './sse.ts';
+
+export { clearSavedChats } from './saved-chats.ts';
 
 /** The one model the assist proxy offers (core's ASSISTANT_MODEL; only types may come from core here). */
 export const ASSISTANT_MODEL = 'amanat-assistant';
 /** How many turns the screen keeps; the proxy trims what it sends the model to its own budget anyway. */
 export const MAX_TURNS = 40;
-const STORAGE_KEY = 'amanat.assistant';
+const STORAGE_KEY = CHAT_STORAGE_KEY;
 
 export interface ChatTurn {
   role: 'user' | 'assistant';
@@ -43,15 +46,6 @@ export interface ChatOptions {
   storage?: Storage | null;
   /** Names the stored conversation, so one person's chat never shows for another. */
   storageScope?: string;
-}
-
-/** Erases every stored conversation on this device (signing out). */
-export function clearSavedChats(storage: Storage | null | undefined): void {
-  if (!storage) return;
-  for (let i = storage.length - 1; i >= 0; i--) {
-    const key = storage.key(i);
-    if (key?.startsWith(STORAGE_KEY)) storage.removeItem(key);
-  }
 }
 
 const isTurn = (value: unknown): value is ChatTurn =>

@@ -1,4 +1,5 @@
 import type { DealView } from '@amanat/core/api';
+import { isFullyFunded } from './payment.ts';
 
 /**
  * What the signed-in party may do with a deal right now, mirroring the API's state machine
@@ -24,7 +25,6 @@ type Deal = Pick<
 const isParty = (role: DealView['yourRole']): role is 'seller' | 'buyer' =>
   role === 'seller' || role === 'buyer';
 const past = (iso: string | null, now: number) => iso !== null && Date.parse(iso) <= now;
-const fullyFunded = (deal: Deal) => deal.funding.status === 'funded' || deal.funding.status === 'overpaid';
 const hasMoney = (deal: Deal) => BigInt(deal.funding.confirmed) > 0n || BigInt(deal.funding.confirming) > 0n;
 
 export function partyActions(deal: Deal, now: number): PartyAction[] {
@@ -47,8 +47,8 @@ export function partyActions(deal: Deal, now: number): PartyAction[] {
       if (role === 'buyer') out.push('pay');
       break;
     case 'funded':
-      if (role === 'seller' && fullyFunded(deal)) out.push('deliver');
-      if (role === 'buyer' && fullyFunded(deal) && !deal.needsReview) out.push('confirm');
+      if (role === 'seller' && isFullyFunded(deal.funding)) out.push('deliver');
+      if (role === 'buyer' && isFullyFunded(deal.funding) && !deal.needsReview) out.push('confirm');
       out.push('dispute');
       if (!deal.needsReview && (role === 'seller' || past(deal.deadlines.delivery, now))) out.push('cancel');
       break;

@@ -7,13 +7,32 @@ type Token = Chain['tokens'][number];
 
 let inflight: Promise<CachedRead<AssetList>> | null = null;
 
-/** The supported chains and tokens; they rarely change, so one read per page load, kept for offline. */
+const online = () => globalThis.navigator?.onLine !== false;
+
+/**
+ * The supported chains and tokens; they rarely change, so one network read per page load, kept for
+ * offline. A read that could only answer from the device's copy is not kept: the next call, once the
+ * browser is online, asks the network again.
+ */
 export function loadAssets(): Promise<CachedRead<AssetList>> {
-  inflight ??= cachedRead('assets', () => api.assets()).catch((err) => {
-    inflight = null;
+  const current = inflight;
+  if (current) {
+    return current.then((read) => {
+      if (!read.fromCache || !online()) return read;
+      // Another caller may have started the fresh read already: share it.
+      return inflight === current || !inflight ? refresh() : inflight;
+    });
+  }
+  return refresh();
+}
+
+function refresh(): Promise<CachedRead<AssetList>> {
+  const read = cachedRead('assets', () => api.assets()).catch((err) => {
+    if (inflight === read) inflight = null;
     throw err;
   });
-  return inflight;
+  inflight = read;
+  return read;
 }
 
 const sameToken = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();

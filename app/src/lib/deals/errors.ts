@@ -4,13 +4,17 @@ import { translator } from '#lib/i18n/locale.svelte.ts';
 
 const t = translator(errorMessages);
 
+type Code = keyof typeof errorMessages.en;
+// Own keys only: `in` would also match "constructor" and the other Object.prototype names.
+const isKnown = (code: string): code is Code => Object.hasOwn(errorMessages.en, code);
+
+/** An API error code as a sentence: known codes translated, otherwise the API's own words. */
+export const explainCode = (code: string, fallback: string): string => (isKnown(code) ? t(code) : fallback);
+
 /** A failed call as a sentence for the user: known codes translated, otherwise the API's own words. */
 export function explainError(err: unknown): string {
   if (isNetworkError(err)) return t('offline');
-  if (isApiError(err)) {
-    if (err.code in errorMessages.en) return t(err.code as keyof typeof errorMessages.en);
-    return err.message;
-  }
+  if (isApiError(err)) return explainCode(err.code, err.message);
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -75,6 +75,9 @@ export const arbitrationMessages: Messages<
   | 'above_held'
   | 'feesUnavailable'
   | 'isParty'
+  | 'otherAsset'
+  | 'otherChain'
+  | 'staleDecision'
 > = {
   en: {
     title: 'Arbitration',
@@ -153,6 +156,9 @@ export const arbitrationMessages: Messages<
     above_held: 'That is more than the escrow holds.',
     feesUnavailable: 'The payout calculation could not be loaded: {message}',
     isParty: 'You are a party to this deal, so you may not decide it.',
+    otherAsset: '{amount} base units of token {token} on chain {chainId}',
+    otherChain: '{money} on {chain}',
+    staleDecision: 'That decision was prepared for another deal. Review the payouts of this deal again.',
   },
   ru: {
     title: 'Арбитраж',
@@ -231,5 +237,8 @@ export const arbitrationMessages: Messages<
     above_held: 'Это больше, чем на эскроу.',
     feesUnavailable: 'Не удалось загрузить расчёт выплат: {message}',
     isParty: 'Вы участник этой сделки и не можете её решать.',
+    otherAsset: '{amount} минимальных единиц токена {token} в сети {chainId}',
+    otherChain: '{money} в сети {chain}',
+    staleDecision: 'Это решение готовилось для другой сделки. Проверьте выплаты этой сделки заново.',
   },
 };

@@ -29,6 +29,7 @@ export const authMessages: Messages<
   | 'devInvalid'
   | 'devUnavailable'
   | 'cancel'
+  | 'inTelegram'
 > = {
   en: {
     title: 'Sign in',
@@ -59,6 +60,8 @@ export const authMessages: Messages<
     devInvalid: 'Enter a positive whole number.',
     devUnavailable: 'Development sign-in is switched off on this server.',
     cancel: 'Cancel',
+    inTelegram:
+      'Amanat signs you in with Telegram by itself when you open it from the Amanat bot. Close this window and open the app again from the bot’s menu button.',
   },
   ru: {
     title: 'Вход',
@@ -89,5 +92,7 @@ export const authMessages: Messages<
     devInvalid: 'Введите целое положительное число.',
     devUnavailable: 'Вход для разработки на этом сервере выключен.',
     cancel: 'Отмена',
+    inTelegram:
+      'Amanat входит через Telegram сам, когда его открывают из бота Amanat. Закройте это окно и откройте приложение снова кнопкой меню бота.',
   },
 };

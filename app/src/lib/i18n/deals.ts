@@ -131,6 +131,11 @@ export const uiMessages: Messages<
   | 'copyFailed'
   | 'offlineSince'
   | 'updated'
+  | 'problemEdited'
+  | 'problemRemoved'
+  | 'problemInserted'
+  | 'problemReordered'
+  | 'problemForeign'
 > = {
   en: {
     left: '{time} left',
@@ -157,6 +162,11 @@ export const uiMessages: Messages<
     copyFailed: 'Could not copy; select the text and copy it by hand.',
     offlineSince: 'Offline, last updated {time}',
     updated: 'Updated {time}',
+    problemEdited: 'this step was changed after it was recorded.',
+    problemRemoved: 'a step before this one was removed or replaced.',
+    problemInserted: 'this step was slipped in after the fact.',
+    problemReordered: 'this step is stored out of order.',
+    problemForeign: 'this step belongs to another deal.',
   },
   ru: {
     left: 'осталось {time}',
@@ -183,6 +193,11 @@ export const uiMessages: Messages<
     copyFailed: 'Не удалось скопировать; выделите текст и скопируйте вручную.',
     offlineSince: 'Нет сети, данные от {time}',
     updated: 'Обновлено {time}',
+    problemEdited: 'шаг изменён после записи.',
+    problemRemoved: 'шаг перед этим удалён или заменён.',
+    problemInserted: 'шаг вставлен задним числом.',
+    problemReordered: 'шаг хранится не по порядку.',
+    problemForeign: 'шаг относится к другой сделке.',
   },
 };
 
@@ -213,6 +228,11 @@ export const errorMessages: Messages<
   | 'idempotency_in_progress'
   | 'service_unavailable'
   | 'validation_failed'
+  | 'amount_too_precise'
+  | 'amount_too_large'
+  | 'amount_not_numeric'
+  | 'amount_zero'
+  | 'amount_exponent'
 > = {
   en: {
     offline: "You're offline. Try again when the connection is back.",
@@ -240,6 +260,11 @@ export const errorMessages: Messages<
     idempotency_in_progress: 'This request is still being processed. Wait a moment.',
     service_unavailable: 'The service is briefly unavailable. Try again in a moment.',
     validation_failed: 'Some fields need attention.',
+    amount_too_precise: 'The price has more digits after the point than this token allows.',
+    amount_too_large: 'The price is too large; check for extra digits.',
+    amount_not_numeric: 'The price is not a number like 100 or 12.5.',
+    amount_zero: 'The price must be more than zero.',
+    amount_exponent: 'Write the price out in full digits, without exponent notation.',
   },
   ru: {
     offline: 'Нет сети. Повторите, когда связь вернётся.',
@@ -267,6 +292,11 @@ export const errorMessages: Messages<
     idempotency_in_progress: 'Запрос ещё обрабатывается. Подождите немного.',
     service_unavailable: 'Сервис ненадолго недоступен. Повторите чуть позже.',
     validation_failed: 'Проверьте отмеченные поля.',
+    amount_too_precise: 'В цене больше знаков после точки, чем позволяет этот токен.',
+    amount_too_large: 'Цена слишком большая; проверьте, нет ли лишних цифр.',
+    amount_not_numeric: 'Цена — не число вида 100 или 12.5.',
+    amount_zero: 'Цена должна быть больше нуля.',
+    amount_exponent: 'Запишите цену полностью цифрами, без экспоненты.',
   },
 };
 
@@ -315,6 +345,7 @@ export const listMessages: Messages<
   | 'openCreated'
   | 'loadFailed'
   | 'retry'
+  | 'editRetry'
 > = {
   en: {
     title: 'Your deals',
@@ -339,6 +370,7 @@ export const listMessages: Messages<
     openCreated: 'Open the deal',
     loadFailed: 'Could not load your deals.',
     retry: 'Try again',
+    editRetry: 'Edit and try again',
   },
   ru: {
     title: 'Ваши сделки',
@@ -363,6 +395,7 @@ export const listMessages: Messages<
     openCreated: 'Открыть сделку',
     loadFailed: 'Не удалось загрузить сделки.',
     retry: 'Повторить',
+    editRetry: 'Исправить и повторить',
   },
 };
 
@@ -448,6 +481,9 @@ export const dealMessages: Messages<
   | 'working'
   | 'acceptedBy'
   | 'waitingAccept'
+  | 'confirmUnknown'
+  | 'messageRejected'
+  | 'dismiss'
 > = {
   en: {
     loading: 'Loading the deal…',
@@ -521,7 +557,7 @@ export const dealMessages: Messages<
     messageLabel: 'Your message',
     send: 'Send',
     pendingMessage: 'Waiting for the network',
-    messageQueued: 'You are offline: the message will be sent when the connection is back.',
+    messageQueued: 'Amanat could not be reached: the message will be sent when the connection is back.',
     done: 'Done',
     accepted: 'You accepted the terms.',
     delivered: 'Marked as delivered.',
@@ -533,6 +569,10 @@ export const dealMessages: Messages<
     working: 'Working…',
     acceptedBy: 'accepted',
     waitingAccept: 'has not accepted yet',
+    confirmUnknown:
+      'We could not reach Amanat, so we do not know whether your confirmation went through. Check the deal when you are back online; trying again is safe.',
+    messageRejected: 'Not sent: {why}',
+    dismiss: 'Dismiss',
   },
   ru: {
     loading: 'Загружаем сделку…',
@@ -606,7 +646,7 @@ export const dealMessages: Messages<
     messageLabel: 'Ваше сообщение',
     send: 'Отправить',
     pendingMessage: 'Ждёт сети',
-    messageQueued: 'Нет сети: сообщение отправится, когда связь вернётся.',
+    messageQueued: 'Нет связи с Amanat: сообщение отправится, когда связь вернётся.',
     done: 'Готово',
     accepted: 'Вы приняли условия.',
     delivered: 'Доставка отмечена.',
@@ -618,6 +658,10 @@ export const dealMessages: Messages<
     working: 'Выполняется…',
     acceptedBy: 'принял(а) условия',
     waitingAccept: 'ещё не принял(а) условия',
+    confirmUnknown:
+      'Не удалось связаться с Amanat, поэтому неизвестно, прошло ли подтверждение. Проверьте сделку, когда появится сеть; повторить безопасно.',
+    messageRejected: 'Не отправлено: {why}',
+    dismiss: 'Скрыть',
   },
 };
 
@@ -651,6 +695,14 @@ export const payMessages: Messages<
   | 'polling'
   | 'live'
   | 'backToDeal'
+  | 'closedCancelled'
+  | 'closedExpired'
+  | 'closedOver'
+  | 'waitForConfirmations'
+  | 'stillDueAfter'
+  | 'checkOnline'
+  | 'lastKnownAmount'
+  | 'loadFailed'
 > = {
   en: {
     title: 'Pay for “{title}”',
@@ -683,6 +735,15 @@ export const payMessages: Messages<
     polling: 'Live updates are paused; checking every few seconds.',
     live: 'Updates live.',
     backToDeal: 'Back to the deal',
+    closedCancelled: 'This deal was cancelled. Do not send any money to it.',
+    closedExpired: 'The time to pay has run out. Do not send any money to this deal.',
+    closedOver: 'This deal no longer takes payments. Do not send money to its address.',
+    waitForConfirmations:
+      'Wait until this payment is confirmed before sending anything more: sending again now may pay twice.',
+    stillDueAfter: 'Once it is confirmed, {amount} {symbol} will still be due.',
+    checkOnline: 'Check again when you are online before paying: the amount or the deal may have changed.',
+    lastKnownAmount: 'Amount due when last checked',
+    loadFailed: 'Could not refresh the payment details.',
   },
   ru: {
     title: 'Оплата «{title}»',
@@ -715,6 +776,16 @@ export const payMessages: Messages<
     polling: 'Живые обновления приостановлены; проверяем каждые несколько секунд.',
     live: 'Обновляется в реальном времени.',
     backToDeal: 'Назад к сделке',
+    closedCancelled: 'Сделка отменена. Не отправляйте на неё деньги.',
+    closedExpired: 'Срок оплаты истёк. Не отправляйте деньги на эту сделку.',
+    closedOver: 'Сделка больше не принимает оплату. Не отправляйте деньги на её адрес.',
+    waitForConfirmations:
+      'Дождитесь подтверждения этого платежа, прежде чем отправлять ещё: повторная отправка сейчас может оплатить дважды.',
+    stillDueAfter: 'После подтверждения останется оплатить {amount} {symbol}.',
+    checkOnline:
+      'Прежде чем платить, проверьте ещё раз, когда появится сеть: сумма или сделка могли измениться.',
+    lastKnownAmount: 'Сумма к оплате на момент последней проверки',
+    loadFailed: 'Не удалось обновить реквизиты.',
   },
 };
 
@@ -755,6 +826,9 @@ export const createMessages: Messages<
   | 'fixErrors'
   | 'queued'
   | 'created'
+  | 'amountTooLarge'
+  | 'otherField'
+  | 'fieldProblem'
 > = {
   en: {
     title: 'New deal',
@@ -793,6 +867,10 @@ export const createMessages: Messages<
     fixErrors: 'Please correct the highlighted fields.',
     queued: 'You are offline: the deal will be created when the connection is back.',
     created: 'Deal created.',
+    amountTooLarge:
+      'The price is too large: at most 1 000 000 000 000 000 whole units. Check for extra digits.',
+    otherField: 'Another part of the form',
+    fieldProblem: '{field}: {message}',
   },
   ru: {
     title: 'Новая сделка',
@@ -831,6 +909,10 @@ export const createMessages: Messages<
     fixErrors: 'Исправьте отмеченные поля.',
     queued: 'Нет сети: сделка будет создана, когда связь вернётся.',
     created: 'Сделка создана.',
+    amountTooLarge:
+      'Цена слишком большая: не больше 1 000 000 000 000 000 целых единиц. Проверьте, нет ли лишних цифр.',
+    otherField: 'Другая часть формы',
+    fieldProblem: '{field}: {message}',
   },
 };
 

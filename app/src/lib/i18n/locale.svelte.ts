@@ -4,9 +4,18 @@ export type Locale = User['language'];
 export const LOCALES: readonly Locale[] = ['en', 'ru'];
 const STORAGE_KEY = 'amanat.locale';
 
+function saved(): string | null {
+  try {
+    return globalThis.localStorage?.getItem(STORAGE_KEY) ?? null;
+  } catch {
+    // Storage blocked (some privacy settings throw on access): fall back to the browser's language.
+    return null;
+  }
+}
+
 function initial(): Locale {
-  const saved = globalThis.localStorage?.getItem(STORAGE_KEY);
-  if (saved === 'en' || saved === 'ru') return saved;
+  const choice = saved();
+  if (choice === 'en' || choice === 'ru') return choice;
   return globalThis.navigator?.language?.toLowerCase().startsWith('ru') ? 'ru' : 'en';
 }
 

@@ -29,6 +29,7 @@ export const reviewMessages: Messages<
   | 'from'
   | 'tx'
   | 'otherAsset'
+  | 'otherChain'
   | 'unconfirmed'
   | 'decided'
   | 'decidedRefund'
@@ -114,6 +115,7 @@ export const reviewMessages: Messages<
     from: 'From',
     tx: 'Transaction',
     otherAsset: '{amount} base units of token {token} on chain {chainId}',
+    otherChain: '{money} on {chain}',
     unconfirmed: 'Not confirmed yet: it can be decided once confirmed.',
     decided: 'Decided on {time}',
     decidedRefund: 'Refund to {address}',
@@ -201,6 +203,7 @@ export const reviewMessages: Messages<
     from: 'От',
     tx: 'Транзакция',
     otherAsset: '{amount} минимальных единиц токена {token} в сети {chainId}',
+    otherChain: '{money} в сети {chain}',
     unconfirmed: 'Ещё не подтверждён: решение можно принять после подтверждения.',
     decided: 'Решено {time}',
     decidedRefund: 'Возврат на {address}',

@@ -175,6 +175,38 @@ describe('live deal events', () => {
     expect(FakeSocket.all).toHaveLength(2);
   });
 
+  it('keeps the too-many-connections penalty when woken (back online, back in the foreground)', () => {
+    const { client, listen } = setup();
+    listen();
+    latest().serverClose(4429);
+    vi.advanceTimersByTime(10_000);
+    client.wake();
+    client.wake();
+    expect(FakeSocket.all).toHaveLength(1);
+    vi.advanceTimersByTime(19_000);
+    expect(FakeSocket.all).toHaveLength(1);
+    vi.advanceTimersByTime(2000);
+    expect(FakeSocket.all).toHaveLength(2);
+  });
+
+  it('connects at once when woken during an ordinary backoff, without starting the backoff over', () => {
+    const { client, listen } = setup();
+    listen();
+    // Two failures: the next ordinary delay would be 1.5 s, then 3 s.
+    latest().serverClose(1006);
+    vi.advanceTimersByTime(750);
+    latest().serverClose(1006);
+    expect(FakeSocket.all).toHaveLength(2);
+    client.wake();
+    expect(FakeSocket.all).toHaveLength(3);
+    // This one fails too: the backoff continues (3 s), not back to 0.75 s.
+    latest().serverClose(1006);
+    vi.advanceTimersByTime(2999);
+    expect(FakeSocket.all).toHaveLength(3);
+    vi.advanceTimersByTime(1);
+    expect(FakeSocket.all).toHaveLength(4);
+  });
+
   it('does not connect without a session, and closes after the last subscriber leaves', () => {
     const none = setup(null);
     none.listen();

@@ -59,6 +59,8 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
   let attempts = 0;
   /** Set by the server's `reconnect` message: the delay it asked for before the 1012 close. */
   let serverDelayMs: number | null = null;
+  /** Until when the server asked us (a delay, a penalty for too many connections) not to come back. */
+  let notBefore = 0;
   let everReady = false;
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
   let lingerTimer: ReturnType<typeof setTimeout> | null = null;
@@ -168,6 +170,7 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
       case 'ready': {
         attempts = 0;
         serverDelayMs = null;
+        notBefore = 0;
         setConnected(true);
         // Whatever happened while the socket was down was not delivered: screens refetch.
         if (everReady) emit({ kind: 'resync' });
@@ -192,11 +195,15 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
     if (serverDelayMs !== null) {
       delay = serverDelayMs;
       serverDelayMs = null;
+      notBefore = Date.now() + delay;
     } else {
       const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempts);
       // Full jitter in the upper half: clients that lost one server do not all come back at once.
       delay = base / 2 + random() * (base / 2);
-      if (closeCode === CLOSE_TOO_MANY || closeCode === CLOSE_POLICY) delay += BACKOFF_PENALTY_MS;
+      if (closeCode === CLOSE_TOO_MANY || closeCode === CLOSE_POLICY) {
+        delay += BACKOFF_PENALTY_MS;
+        notBefore = Date.now() + delay;
+      }
     }
     attempts++;
     retryTimer = setTimeout(connect, delay);
@@ -236,11 +243,18 @@ export function createLiveClient(options: LiveClientOptions): LiveClient {
     },
     wake() {
       if (socket) return;
-      attempts = 0;
+      // What the server asked for stands: a wake (back online, back in the foreground) does not skip it.
+      const wait = notBefore - Date.now();
+      if (wait > 0) {
+        if (!retryTimer) retryTimer = setTimeout(connect, wait);
+        return;
+      }
+      // Try now, but keep the attempt count: if this fails too, the backoff goes on where it was.
       connect();
     },
     stop() {
       everReady = false;
+      attempts = 0;
       seen.clear();
       close();
     },

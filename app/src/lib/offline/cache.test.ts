@@ -1,5 +1,6 @@
 import type { User } from '@amanat/core/api';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { CACHED_AT_HEADER, createApiClient } from '#lib/api/client.ts';
 import { ApiError, NetworkError } from '#lib/api/errors.ts';
 import { session } from '#lib/state/session.svelte.ts';
 import { cachedRead, readSaved } from './cache.ts';
@@ -26,7 +27,7 @@ const offline = () => Promise.reject(new NetworkError(new TypeError('Failed to f
 
 beforeEach(async () => {
   await clearOfflineData();
-  signIn(ALICE);
+  await signIn(ALICE);
 });
 
 describe('cachedRead', () => {
@@ -74,10 +75,46 @@ describe('cachedRead', () => {
 
   it("never returns another user's saved data", async () => {
     await cachedRead('deals:mine', async () => ['alice-deal']);
-    signIn(BOB);
+    await signIn(BOB);
     expect(await readSaved('deals:mine')).toBeNull();
     await expect(cachedRead('deals:mine', offline)).rejects.toBeInstanceOf(NetworkError);
-    signIn(ALICE);
+    await signIn(ALICE);
     expect((await readSaved('deals:mine'))?.data).toEqual(['alice-deal']);
+  });
+
+  describe("the service worker's saved copy", () => {
+    /** The API client as the page has it, behind a worker that answers with `response`. */
+    const clientAnswering = (response: () => Response) =>
+      createApiClient({
+        baseUrl: 'https://api.example',
+        token: () => 'token',
+        fetch: async () => response(),
+      });
+    const fromWorker = (body: unknown, storedAt: string) => () =>
+      new Response(JSON.stringify(body), {
+        headers: { 'content-type': 'application/json', [CACHED_AT_HEADER]: storedAt },
+      });
+    const STORED_AT = '2025-03-01T10:00:00.000Z';
+
+    it('is shown as saved, with the date the worker stored it, and not saved again as fresh', async () => {
+      const client = clientAnswering(fromWorker(['old'], STORED_AT));
+      const read = await cachedRead('deals:mine', () => client.request<string[]>('/api/deals'));
+      expect(read).toEqual({ data: ['old'], fromCache: true, savedAt: Date.parse(STORED_AT) });
+      expect(await readSaved('deals:mine')).toBeNull();
+    });
+
+    it("gives way to the device's own copy when that is newer", async () => {
+      const fresh = await cachedRead('deals:mine', async () => ['newer']);
+      const client = clientAnswering(fromWorker(['old'], STORED_AT));
+      const read = await cachedRead('deals:mine', () => client.request<string[]>('/api/deals'));
+      expect(read).toEqual({ data: ['newer'], fromCache: true, savedAt: fresh.savedAt });
+    });
+
+    it('leaves a network answer fresh', async () => {
+      const client = clientAnswering(() => Response.json(['live']));
+      const read = await cachedRead('deals:mine', () => client.request<string[]>('/api/deals'));
+      expect(read).toMatchObject({ data: ['live'], fromCache: false });
+      expect((await readSaved('deals:mine'))?.data).toEqual(['live']);
+    });
   });
 });

@@ -1,4 +1,5 @@
 // Reads that still answer offline: the network first, the device's copy (IndexedDB) when it fails.
+import { responseMeta } from '#lib/api/client.ts';
 import { ApiError, NetworkError } from '#lib/api/errors.ts';
 import { session } from '#lib/state/session.svelte.ts';
 import { deleteReads, getRead, putRead } from './db.ts';
@@ -6,17 +7,16 @@ import { deleteReads, getRead, putRead } from './db.ts';
 /** A read the app could answer: from the network, or from what this device saved earlier. */
 export interface CachedRead<T> {
   data: T;
-  /** The network failed and this came from the device's store. */
+  /** Not the network's answer now: the device's store, or the service worker's saved copy. */
   fromCache: boolean;
   /** When this data came from the server (ms since epoch). */
   savedAt: number;
 }
 
 const currentUserId = () => session.user?.id ?? null;
-const offline = () => globalThis.navigator?.onLine === false;
 
 /**
- * Network first, falling back to the device's copy when the network fails; a successful read is saved.
+ * Network first, falling back to the device's copy when the network fails; a fresh read is saved.
  * Keys: `deals:<scope>`, `deal:<id>`, `activity:<id>`. Throws the network error when nothing is saved.
  * Only a network failure falls back: an answer that says no (403, 404, 5xx) is thrown, and a deal the
  * user may no longer see (403/404) is also forgotten here.
@@ -33,12 +33,12 @@ export async function cachedRead<T>(key: string, fetcher: () => Promise<T>): Pro
     if (!saved) throw err;
     return saved;
   }
-  // Offline, an answer can only have come from the service worker's cache: say so, with the date of
-  // the device's own copy, rather than presenting it as fresh.
-  if (offline()) {
+  // The service worker answered with its saved copy (the network failed or was too slow): show it as
+  // saved, with its own date, and keep the device's copy as it is. The device's copy wins if newer.
+  const { cachedAt } = responseMeta(data);
+  if (cachedAt !== null) {
     const saved = await readSaved<T>(key);
-    if (saved) return saved;
-    return { data, fromCache: true, savedAt: Date.now() };
+    return saved && saved.savedAt > cachedAt ? saved : { data, fromCache: true, savedAt: cachedAt };
   }
   const savedAt = Date.now();
   await putRead(key, data, userId, savedAt).catch(() => {

@@ -1,6 +1,8 @@
 // Starts everything that keeps the app useful offline: the service worker (shell, saved API reads,
 // Background Sync), the outbox and its replay, and the erasing of the user's data on sign-out.
-import { session } from '#lib/state/session.svelte.ts';
+import { clearSavedChats } from '#lib/assistant/saved-chats.ts';
+import { type CleanupReason, session } from '#lib/state/session.svelte.ts';
+import { forgetLaunch } from '#lib/telegram/launch.ts';
 import { dev } from '$app/env';
 import { clearOfflineData } from './db.ts';
 import { followSession, outbox } from './outbox.svelte.ts';
@@ -9,11 +11,14 @@ import { updates } from './updates.svelte.ts';
 
 let started = false;
 
+// From the moment the module loads: a sign-in at start (Telegram's, before startOffline runs) that
+// switches accounts must already erase the previous one's data.
+if (typeof window !== 'undefined') session.onSignOut(eraseUserData);
+
 export async function startOffline(): Promise<void> {
   if (started || typeof window === 'undefined') return;
   started = true;
 
-  session.onSignOut(eraseUserData);
   outbox.listen();
   followSession();
   window.addEventListener('online', () => void outbox.replay());
@@ -30,13 +35,26 @@ export async function startOffline(): Promise<void> {
   });
 }
 
+function sessionStore(): Storage | null {
+  try {
+    return globalThis.sessionStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Signing out (or another account signing in) erases what this device keeps about the user: saved
- * reads, the outbox and the worker's replay credentials in IndexedDB, and every Cache Storage cache
- * that holds API answers. The caches of the app's own code (shell, scripts, icons) hold nothing
- * personal and stay, so the app still opens offline.
+ * reads, the outbox and the worker's replay credentials in IndexedDB, every Cache Storage cache that
+ * holds API answers, and the assistant's saved conversations. The caches of the app's own code (shell,
+ * scripts, icons) hold nothing personal and stay, so the app still opens offline. Signing out also
+ * forgets Telegram's launch parameters of this tab (signed init data that would sign the user back in
+ * on a reload); another account signing in keeps them, they are that account's.
  */
-async function eraseUserData(): Promise<void> {
+export async function eraseUserData(reason: CleanupReason): Promise<void> {
+  const tab = sessionStore();
+  if (reason === 'sign-out') forgetLaunch(tab);
+  clearSavedChats(tab);
   outbox.reset();
   updates.post({ type: 'SIGNED_OUT' });
   await Promise.allSettled([

@@ -74,13 +74,16 @@ export class Outbox {
     await this.#syncReplayAuth();
   }
 
-  /** Queue an action that is safe to do later; it is sent at once when online. */
-  async enqueue(item: OutboxItem): Promise<OutboxEntry> {
+  /**
+   * Queue an action that is safe to do later; it is sent at once when online. Pass the Idempotency-Key a
+   * failed first attempt used, so an attempt that did reach the server is not done twice by the replay.
+   */
+  async enqueue(item: OutboxItem, options: { idempotencyKey?: string } = {}): Promise<OutboxEntry> {
     const userId = this.#deps.userId();
     if (!userId) throw new Error('Sign in before queueing actions');
     const entry: OutboxEntry = {
       id: randomId(),
-      idempotencyKey: randomId(),
+      idempotencyKey: options.idempotencyKey ?? randomId(),
       item,
       createdAt: Date.now(),
       status: 'queued',
@@ -230,7 +233,7 @@ export function followSession(): () => void {
   });
 }
 
-/** Queue an action that is safe to do later; it is sent at once when online. */
-export function enqueue(item: OutboxItem): Promise<OutboxEntry> {
-  return outbox.enqueue(item);
+/** Queue an action that is safe to do later; it is sent at once when online (see Outbox.enqueue). */
+export function enqueue(item: OutboxItem, options: { idempotencyKey?: string } = {}): Promise<OutboxEntry> {
+  return outbox.enqueue(item, options);
 }

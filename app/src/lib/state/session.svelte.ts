@@ -1,6 +1,8 @@
 import type { Session, User } from '@amanat/core/api';
 
 const STORAGE_KEY = 'amanat.session';
+/** Whose data this device may still hold: kept when a session expires, removed by signing out. */
+const LAST_USER_KEY = 'amanat.lastUser';
 
 interface Stored {
   token: string;
@@ -8,27 +10,56 @@ interface Stored {
   user: User;
 }
 
-function load(): Stored | null {
+function storage(): Storage | null {
   try {
-    const raw = globalThis.localStorage?.getItem(STORAGE_KEY);
-    if (!raw) return null;
-    const stored = JSON.parse(raw) as Stored;
-    return Date.parse(stored.expiresAt) > Date.now() ? stored : null;
+    return globalThis.localStorage ?? null;
+  } catch {
+    // Storage blocked (some privacy settings throw on access).
+    return null;
+  }
+}
+
+function readStored(): Stored | null {
+  try {
+    const raw = storage()?.getItem(STORAGE_KEY);
+    return raw ? (JSON.parse(raw) as Stored) : null;
   } catch {
     return null;
   }
 }
 
-type Cleanup = () => Promise<void> | void;
+function load(): Stored | null {
+  const stored = readStored();
+  return stored && Date.parse(stored.expiresAt) > Date.now() ? stored : null;
+}
+
+/**
+ * The last user who signed in on this device. A session saved before this key existed still names its
+ * user (expired or not), so an upgrade does not forget whose data is kept.
+ */
+function loadLastUser(): string | null {
+  try {
+    return storage()?.getItem(LAST_USER_KEY) ?? readStored()?.user.id ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Why the user's data is being erased: signing out also forgets how the user signed in. */
+export type CleanupReason = 'sign-out' | 'other-user';
+type Cleanup = (reason: CleanupReason) => Promise<void> | void;
 
 /**
  * Who is signed in. The token lives in localStorage so the app opens signed in (and offline); what else
  * the app keeps about the user (cached deals, the outbox, service-worker caches) registers a cleanup
- * that signing out runs.
+ * that signing out, or another account signing in, runs.
  */
 class SessionState {
   #stored = $state<Stored | null>(load());
+  #lastUser: string | null = loadLastUser();
   #cleanups: Cleanup[] = [];
+  /** Sign-ins one after another: each compares against the user the previous one left. */
+  #beginning: Promise<void> = Promise.resolve();
 
   get token(): string | null {
     return this.#stored?.token ?? null;
@@ -46,13 +77,29 @@ class SessionState {
     return this.#stored?.user.roles.includes('arbitrator') ?? false;
   }
 
-  /** Start a session from the API's answer to a sign-in. */
-  begin(session: Session): void {
-    const previous = this.#stored?.user.id;
+  /**
+   * Start a session from the API's answer to a sign-in. When the device last held another user's data
+   * (signed in now, or before a session expired), that data is erased before the new session is
+   * stored, so nothing of it can show for this user.
+   */
+  begin(session: Session): Promise<void> {
+    const begun = this.#beginning.then(() => this.#begin(session));
+    this.#beginning = begun.catch(() => {});
+    return begun;
+  }
+
+  async #begin(session: Session): Promise<void> {
+    // Storage first: another tab may have signed someone in or out since this page loaded.
+    const previous = this.#stored?.user.id ?? loadLastUser() ?? this.#lastUser;
+    if (previous && previous !== session.user.id) {
+      // The previous user's session goes first: nothing may read or send with it meanwhile.
+      this.#stored = null;
+      this.#persist();
+      await this.#runCleanups('other-user');
+    }
     this.#stored = { token: session.token, expiresAt: session.expiresAt, user: session.user };
+    this.#setLastUser(session.user.id);
     this.#persist();
-    // Another account's cached data must not show for this one.
-    if (previous && previous !== session.user.id) void this.#runCleanups();
   }
 
   /** The user changed (language): keep the session, refresh what we show. */
@@ -62,12 +109,15 @@ class SessionState {
     this.#persist();
   }
 
-  /** Register what signing out must erase (IndexedDB, caches). */
+  /** Register what signing out (or another account signing in) must erase (IndexedDB, caches). */
   onSignOut(cleanup: Cleanup): void {
     this.#cleanups.push(cleanup);
   }
 
-  /** The API refused the token: forget it, keep cached data until someone signs in as another user. */
+  /**
+   * The API refused the token: forget it, keep cached data until the next sign-in, which erases it if
+   * it is another user's.
+   */
   expire(): void {
     this.#stored = null;
     this.#persist();
@@ -78,17 +128,29 @@ class SessionState {
     await revoke?.().catch(() => {});
     this.#stored = null;
     this.#persist();
-    await this.#runCleanups();
+    await this.#runCleanups('sign-out');
+    // Only once the data is gone: a page closed midway leaves the next sign-in to erase it.
+    this.#setLastUser(null);
   }
 
-  async #runCleanups(): Promise<void> {
-    await Promise.allSettled(this.#cleanups.map((c) => c()));
+  async #runCleanups(reason: CleanupReason): Promise<void> {
+    await Promise.allSettled(this.#cleanups.map(async (cleanup) => cleanup(reason)));
+  }
+
+  #setLastUser(id: string | null): void {
+    this.#lastUser = id;
+    try {
+      if (id) storage()?.setItem(LAST_USER_KEY, id);
+      else storage()?.removeItem(LAST_USER_KEY);
+    } catch {
+      // No storage: remembered for this page only.
+    }
   }
 
   #persist(): void {
     try {
-      if (this.#stored) localStorage.setItem(STORAGE_KEY, JSON.stringify(this.#stored));
-      else localStorage.removeItem(STORAGE_KEY);
+      if (this.#stored) storage()?.setItem(STORAGE_KEY, JSON.stringify(this.#stored));
+      else storage()?.removeItem(STORAGE_KEY);
     } catch {
       // Private mode without storage: the session lasts for this page only.
     }

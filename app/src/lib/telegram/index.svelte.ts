@@ -1,12 +1,13 @@
 /**
  * The app as a Telegram Mini App. Outside Telegram this module only looks at the URL and session storage
  * and returns; inside, it loads the SDK (./sdk.ts), signs in with Telegram's init data, follows Telegram's
- * theme and safe areas, and lends the main and back buttons to the app. Development and tests open the
- * app the same way through the mock (see ./mock.ts).
+ * theme and safe areas, and lends the main and back buttons to the app. Development and tests (where
+ * PUBLIC_DEV_SIGN_IN is on) open the app the same way through the mock (see ./mock.ts).
  */
 import { api, isApiError } from '#lib/api/index.ts';
 import { primaryAction } from '#lib/state/primary-action.svelte.ts';
 import { session } from '#lib/state/session.svelte.ts';
+import { PUBLIC_DEV_SIGN_IN } from '$app/env/public';
 import { goto } from '$app/navigation';
 import { page } from '$app/state';
 import { canGoBack, historyIndex } from './bindings.svelte.ts';
@@ -84,7 +85,7 @@ function sessionStore(): Storage | null {
 
 async function signIn(initData: string): Promise<void> {
   try {
-    session.begin(await api.signInWithInitData(initData));
+    await session.begin(await api.signInWithInitData(initData));
     telegram.signInError = null;
   } catch (err) {
     telegram.signInError = isApiError(err)
@@ -103,6 +104,11 @@ async function start(): Promise<TelegramLaunch | null> {
   const storage = sessionStore();
   const query = findLaunchQuery(window.location.href, storage);
   if (!query) return null;
+  // Launch parameters outside a Telegram client come from whoever wrote the link: honoured only where
+  // development sign-in is on (development, the end-to-end tests), else anyone's link could sign the
+  // browser into the link author's account. Elsewhere the app runs as the web app.
+  const mock = !inTelegramClient(window);
+  if (mock && !PUBLIC_DEV_SIGN_IN) return null;
   const fresh = isLaunchQuery(launchQueryOf(window.location.href));
   try {
     // In-app navigation drops the hash; a reload in this Telegram session must still find them.
@@ -114,7 +120,7 @@ async function start(): Promise<TelegramLaunch | null> {
   const { connect } = await import('./sdk.ts');
   connection = await connect({
     query,
-    mock: !inTelegramClient(window),
+    mock,
     primaryAction,
     pathname: () => page.url.pathname,
     goBack: () => {

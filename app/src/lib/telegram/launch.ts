@@ -41,6 +41,19 @@ export function findLaunchQuery(href: string, storage: ReadableStorage | null): 
   return stored(storage, LAUNCH_STORAGE_KEY) ?? stored(storage, SDK_STORAGE_KEY);
 }
 
+/**
+ * Forget this tab's launch parameters (ours and the SDK's): they hold signed init data, and a reload
+ * after signing out must not sign the user back in with them.
+ */
+export function forgetLaunch(storage: Pick<Storage, 'removeItem'> | null): void {
+  try {
+    storage?.removeItem(LAUNCH_STORAGE_KEY);
+    storage?.removeItem(SDK_STORAGE_KEY);
+  } catch {
+    // No storage: nothing was kept.
+  }
+}
+
 /** The signed init data exactly as Telegram sent it (the API checks its hash over the raw text). */
 export const initDataOf = (query: string): string | null =>
   new URLSearchParams(query).get('tgWebAppData') || null;

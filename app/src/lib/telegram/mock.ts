@@ -10,7 +10,9 @@
  * `miniAppUrl()` builds that URL and `openAsMiniApp()` goes there (the dev sign-in page uses it with the
  * init data `POST /api/auth/dev` returns, signed with the development bot token). On load,
  * `startTelegram()` finds the parameters; because the page is neither inside Telegram's WebView (no
- * `window.TelegramWebviewProxy`) nor framed by Telegram's web client, it installs this mock, which answers
+ * `window.TelegramWebviewProxy`) nor framed by Telegram's web client, it installs this mock (only where
+ * PUBLIC_DEV_SIGN_IN is on: elsewhere such a link could sign anyone into its author's account, and the
+ * app ignores the parameters and runs as the web app), which answers
  * the Mini App methods the app calls and records each call on `window.__telegramCalls` as
  * `{ method, params }` (e.g. `web_app_setup_main_button` with `{ text, is_visible, … }`, `web_app_expand`).
  * The init data then signs the user in through `POST /api/auth/telegram` like real Telegram's would.
@@ -19,7 +21,7 @@
  * in Mini App mode for the tab; a new tab, or clearing session storage, leaves it. A test can equally set
  * `sessionStorage['amanat.telegram.launch']` to the same query (without the leading `#`) in an init script.
  *
- * This module does not import the SDK (the answering part is ./mock-env.ts, loaded with it), so the sign-in
+ * This module does not import the SDK (the answering part is ./mock-env.ts, its own chunk), so the sign-in
  * page can import `openAsMiniApp` without downloading the SDK.
  */
 import { LAUNCH_STORAGE_KEY } from './launch.ts';

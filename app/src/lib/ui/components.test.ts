@@ -79,12 +79,27 @@ describe('Timeline', () => {
     render(Timeline, {
       activity: {
         entries: [entry(1, 'create')],
-        verification: { ok: false, problems: [{ seq: 2, kind: 'removed', detail: 'the log was cut' }] },
+        verification: {
+          ok: false,
+          problems: [
+            { seq: 2, kind: 'removed', detail: 'the log was cut' },
+            { seq: 3, kind: 'something_new', detail: 'seq 3 is odd' },
+          ],
+        },
       },
     });
     const alert = screen.getByRole('alert');
     expect(alert.textContent).toContain('did not pass verification');
-    expect(alert.textContent).toContain('Step 2: removed: the log was cut');
+    expect(alert.textContent).toContain('Step 2: a step before this one was removed or replaced.');
+    // A kind the app does not know yet: the technical detail rather than nothing.
+    expect(alert.textContent).toContain('Step 3: seq 3 is odd');
     expect(screen.queryByText('Verified')).toBeNull();
+  });
+
+  it('does not take an Object.prototype name for a known action', () => {
+    render(Timeline, {
+      activity: { entries: [entry(1, 'constructor')], verification: { ok: true, problems: [] } },
+    });
+    expect(screen.getByText('constructor')).toBeTruthy();
   });
 });

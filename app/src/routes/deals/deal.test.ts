@@ -29,13 +29,13 @@ vi.hoisted(() => {
   );
 });
 vi.mock('$app/navigation', () => ({ goto: vi.fn() }));
-vi.mock('$app/state', () => ({
-  page: { params: { id: '7a1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b' }, url: new URL('http://app.test/') },
-}));
+vi.mock('$app/state', () => import('./page-state.test-helper.svelte.ts'));
 
 const { default: Page } = await import('./[id]/+page.svelte');
 const { primaryAction } = await import('#lib/state/primary-action.svelte.ts');
 const { network } = await import('#lib/state/network.svelte.ts');
+const { page } = await import('./page-state.test-helper.svelte.ts');
+const OTHER_ID = '9b2d3c4e-5b6d-4e7f-8a9b-0c1d2e3f4a5c';
 
 /** A socket that never connects: these tests exercise the screen, not the live client. */
 class SilentSocket {
@@ -111,12 +111,14 @@ const json = (status: number, body: unknown) =>
 
 let current = deal();
 const calls: Array<{ url: string; init: RequestInit }> = [];
-let confirmAnswer: () => Promise<Response> = async () =>
-  json(200, { ...current, state: 'releasing', version: 6 });
+const released = async () => json(200, { ...current, state: 'releasing', version: 6 });
+let confirmAnswer: () => Promise<Response> = released;
 
 beforeEach(() => {
+  page.params = { id: DEAL_ID };
   current = deal();
   calls.length = 0;
+  confirmAnswer = released;
   network.online = true;
   vi.stubGlobal('WebSocket', SilentSocket);
   vi.stubGlobal(
@@ -126,6 +128,7 @@ beforeEach(() => {
       calls.push({ url, init });
       if (url.endsWith('/activity')) return json(200, activity);
       if (url.endsWith('/confirm')) return confirmAnswer();
+      if (url.includes(OTHER_ID)) return json(200, { ...current, id: OTHER_ID, title: 'Kettle' });
       return json(200, current);
     }),
   );
@@ -138,6 +141,18 @@ afterEach(() => {
 const confirmCalls = () => calls.filter((c) => c.url.endsWith('/confirm'));
 
 describe('deal screen', () => {
+  it('starts clean on another deal: an open confirmation does not carry over', async () => {
+    render(Page);
+    await screen.findByRole('heading', { name: 'Bicycle' });
+    await waitFor(() => expect(primaryAction.current?.label).toBe('Confirm receipt'));
+    await primaryAction.trigger();
+    await screen.findByRole('button', { name: 'Yes, release the money' });
+    page.params = { id: OTHER_ID };
+    await screen.findByRole('heading', { name: 'Kettle' });
+    expect(screen.queryByRole('button', { name: 'Yes, release the money' })).toBeNull();
+    expect(screen.queryByRole('heading', { name: 'Bicycle' })).toBeNull();
+  });
+
   it('shows the terms, the parties and a verified history', async () => {
     render(Page);
     await screen.findByRole('heading', { name: 'Bicycle' });
@@ -187,7 +202,7 @@ describe('deal screen', () => {
     expect(screen.getByText('Delivered')).toBeTruthy();
   });
 
-  it('says the network failed when the confirmation never got an answer', async () => {
+  it('when a sent confirmation gets no answer, says the result is unknown rather than that nothing changed', async () => {
     confirmAnswer = async () => {
       throw new TypeError('Failed to fetch');
     };
@@ -196,7 +211,55 @@ describe('deal screen', () => {
     await waitFor(() => expect(primaryAction.current?.label).toBe('Confirm receipt'));
     await primaryAction.trigger();
     await fireEvent.click(await screen.findByRole('button', { name: 'Yes, release the money' }));
-    await screen.findByText("You're offline: confirming receipt needs the network. Nothing was changed.");
+    await screen.findByText(/we do not know whether your confirmation went through/);
+    expect(screen.queryByText(/Nothing was changed/)).toBeNull();
     expect(screen.getByText('Delivered')).toBeTruthy();
+  });
+
+  it('retries a confirmation that got no answer with the same Idempotency-Key', async () => {
+    let failures = 1;
+    confirmAnswer = async () => {
+      if (failures-- > 0) throw new TypeError('Failed to fetch');
+      return released();
+    };
+    render(Page);
+    await screen.findByRole('heading', { name: 'Bicycle' });
+    await waitFor(() => expect(primaryAction.current?.label).toBe('Confirm receipt'));
+    await primaryAction.trigger();
+    await fireEvent.click(await screen.findByRole('button', { name: 'Yes, release the money' }));
+    await screen.findByText(/we do not know whether your confirmation went through/);
+    await fireEvent.click(screen.getByRole('button', { name: 'Yes, release the money' }));
+    await screen.findByText('Receipt confirmed: the money is on its way to the seller.');
+    const keys = confirmCalls().map((c) => (c.init.headers as Record<string, string>)['idempotency-key']);
+    expect(keys).toHaveLength(2);
+    expect(keys[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+  });
+
+  it('queues a dispute message that got no answer under the key the attempt used', async () => {
+    current = { ...deal('disputed'), funding: deal().funding };
+    let failures = 1;
+    const messageCalls = () => calls.filter((c) => c.url.endsWith('/dispute/messages'));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: URL | string, init: RequestInit = {}) => {
+        const url = String(input);
+        calls.push({ url, init });
+        if (url.endsWith('/activity')) return json(200, activity);
+        if (url.endsWith('/dispute/messages') && failures-- > 0) throw new TypeError('Failed to fetch');
+        return json(200, current);
+      }),
+    );
+    render(Page);
+    await screen.findByRole('heading', { name: 'Bicycle' });
+    await fireEvent.input(screen.getByLabelText('Your message'), { target: { value: 'It never came.' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+    await screen.findByText(
+      'Amanat could not be reached: the message will be sent when the connection is back.',
+    );
+    // The outbox sends it at once (online) with the first attempt's key: the server posts it once.
+    await waitFor(() => expect(messageCalls()).toHaveLength(2));
+    const keys = messageCalls().map((c) => (c.init.headers as Record<string, string>)['idempotency-key']);
+    expect(keys[1]).toBe(keys[0]);
   });
 });

@@ -17,6 +17,7 @@ vi.mock('$app/state', () => ({
 const { default: Page } = await import('./+page.svelte');
 const { primaryAction } = await import('#lib/state/primary-action.svelte.ts');
 const { session } = await import('#lib/state/session.svelte.ts');
+const { telegram } = await import('#lib/telegram/index.svelte.ts');
 
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
@@ -39,6 +40,8 @@ afterEach(async () => {
   cleanup();
   vi.unstubAllGlobals();
   goto.mockClear();
+  telegram.active = false;
+  telegram.signInError = null;
   await session.signOut();
 });
 
@@ -102,5 +105,35 @@ describe('login screen', () => {
       },
     );
     expect(goto).toHaveBeenCalledWith('/deals/abc', { replaceState: true });
+  });
+
+  it('explains a refused Telegram sign-in inside Telegram and offers no browser link there', async () => {
+    const fetchMock = vi.fn(async () =>
+      json(200, { token: 'dev', expiresAt: link.expiresAt, user, initData: 'x' }),
+    );
+    vi.stubGlobal('fetch', fetchMock);
+    telegram.active = true;
+    telegram.signInError = { code: 'init_data_expired', message: 'Init data expired' };
+    render(Page);
+    expect(screen.getByRole('alert').textContent).toBe(
+      'Telegram’s sign-in data has expired. Close the app and open it again from the bot.',
+    );
+    expect(screen.getByText(/open the app again from the bot’s menu button/)).toBeTruthy();
+    // No "Sign in with Telegram" link flow inside Telegram: nothing for its main button to start.
+    expect(primaryAction.current).toBeNull();
+    expect(fetchMock).not.toHaveBeenCalled();
+    // Development sign-in stays available.
+    await fireEvent.input(screen.getByLabelText('Telegram id'), { target: { value: '7' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Sign in with this id' }));
+    await vi.waitFor(() => expect(session.signedIn).toBe(true));
+  });
+
+  it('shows the API’s own words for a Telegram sign-in failure it has no sentence for', async () => {
+    telegram.active = true;
+    telegram.signInError = { code: 'user_blocked', message: 'This account is blocked' };
+    render(Page);
+    expect(screen.getByRole('alert').textContent).toBe(
+      'Signing in with Telegram failed: This account is blocked',
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { fireEvent, render, screen, within } from '@testing-library/svelte';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const DEAL_ID = '7a1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
@@ -75,7 +75,10 @@ const stray = {
 const json = (status: number, body: unknown) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
-afterEach(() => vi.unstubAllGlobals());
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
 
 describe('review screen', () => {
   it('explains the reasons and clears a review after a confirm step, explaining a conflict', async () => {
@@ -113,5 +116,65 @@ describe('review screen', () => {
     expect((clear?.init.headers as Record<string, string> | undefined)?.['idempotency-key']).toMatch(
       /^[0-9a-f-]{36}$/,
     );
+  });
+
+  it('moves focus into the confirm step and back to Continue when it is cancelled', async () => {
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => json(200, { items: [{ deal, strayPayments: [] }], nextCursor: null })),
+    );
+    render(Page);
+    const item = within(await screen.findByRole('article', { name: 'Laptop' }));
+    await fireEvent.click(item.getByRole('button', { name: 'Clear the review' }));
+    // Ids carry the whole deal id, so two deals on the page never share one.
+    const note = item.getByLabelText('Note for the record');
+    expect(note.id).toBe(`note-${DEAL_ID}`);
+    await fireEvent.input(note, { target: { value: 'Checked' } });
+    await fireEvent.click(item.getByRole('button', { name: 'Continue' }));
+    const heading = await item.findByRole('heading', { name: 'Confirm' });
+    await waitFor(() => expect(document.activeElement).toBe(heading));
+    await fireEvent.click(item.getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(document.activeElement).toBe(item.getByRole('button', { name: 'Continue' })));
+  });
+
+  it('shows a stray payment in another token with that token’s decimals', async () => {
+    const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
+    const unknown = '0x9999999999999999999999999999999999999999';
+    const assets = {
+      chains: [
+        {
+          chainId: 1,
+          name: 'Ethereum',
+          nativeSymbol: 'ETH',
+          confirmations: 12,
+          explorerUrl: null,
+          tokens: [{ token: USDC, symbol: 'USDC', name: 'USD Coin', decimals: 6, minFee: '0' }],
+        },
+      ],
+      feeBps: 150,
+    };
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: URL | string) =>
+        String(input).endsWith('/api/assets')
+          ? json(200, assets)
+          : json(200, {
+              items: [
+                {
+                  deal,
+                  strayPayments: [
+                    { ...stray, id: '43', token: USDC, amount: '7250000' },
+                    { ...stray, id: '44', token: unknown, amount: '99' },
+                  ],
+                },
+              ],
+              nextCursor: null,
+            }),
+      ),
+    );
+    render(Page);
+    const item = within(await screen.findByRole('article', { name: 'Laptop' }));
+    expect(await item.findByText('7.25 USDC')).toBeTruthy();
+    expect(item.getByText(`99 base units of token ${unknown} on chain 1`)).toBeTruthy();
   });
 });
