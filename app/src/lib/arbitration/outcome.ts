@@ -1,5 +1,6 @@
 import type { payoutLegs as corePayoutLegs, PayoutLeg } from '@amanat/core';
 import type { DealView } from '@amanat/core/api';
+import { isFullyFunded } from '../deals/payment.ts';
 import { parseUnits } from '../deals/units.ts';
 
 /**
@@ -96,7 +97,6 @@ export function outcomeBlocker(
 ): 'not_disputed' | 'needs_review' | 'not_funded' | null {
   if (deal.state !== 'disputed') return 'not_disputed';
   if (deal.needsReview) return 'needs_review';
-  const funded = deal.funding.status === 'funded' || deal.funding.status === 'overpaid';
-  if (kind !== 'refund' && !funded) return 'not_funded';
+  if (kind !== 'refund' && !isFullyFunded(deal.funding)) return 'not_funded';
   return null;
 }

@@ -1,13 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-vi.hoisted(() => {
-  Object.assign(globalThis, {
-    __sveltekit_dev: {
-      env: { PUBLIC_API_URL: 'http://api.test', PUBLIC_ASSIST_URL: '', PUBLIC_DEV_SIGN_IN: false },
-    },
-  });
-});
-
 const { loadAssets } = await import('./assets.ts');
 const { putRead } = await import('#lib/offline/db.ts');
 

@@ -1,17 +1,11 @@
 import type { DealView } from '@amanat/core/api';
 import { cleanup, render, screen } from '@testing-library/svelte';
 import { flushSync } from 'svelte';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { network } from '#lib/state/network.svelte.ts';
 import OfflineBanner from './OfflineBanner.svelte';
 import { outbox } from './outbox.svelte.ts';
 import type { OutboxEntry } from './types.ts';
-
-vi.mock('$app/env/public', () => ({
-  PUBLIC_API_URL: 'http://api.test',
-  PUBLIC_ASSIST_URL: '',
-  PUBLIC_DEV_SIGN_IN: false,
-}));
 
 const entry = (id: string, patch: Partial<OutboxEntry> = {}): OutboxEntry => ({
   id,

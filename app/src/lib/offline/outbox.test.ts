@@ -6,13 +6,6 @@ import { clearOfflineData, getReplayAuth, listOutbox } from './db.ts';
 import { Outbox, type OutboxItem } from './outbox.svelte.ts';
 import { sendWith } from './replay.ts';
 
-// The app's shared API client reads the deployment's settings; these tests pass their own client.
-vi.mock('$app/env/public', () => ({
-  PUBLIC_API_URL: 'http://api.test',
-  PUBLIC_ASSIST_URL: '',
-  PUBLIC_DEV_SIGN_IN: false,
-}));
-
 const ALICE = '00000000-0000-4000-8000-00000000000a';
 const BOB = '00000000-0000-4000-8000-00000000000b';
 

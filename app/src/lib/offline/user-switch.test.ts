@@ -7,12 +7,6 @@ import { addOutboxEntry, clearOfflineData, getRead, getReplayAuth, listOutbox, s
 // Loading the module registers the erasing of the user's data with the session.
 import './index.ts';
 
-vi.mock('$app/env/public', () => ({
-  PUBLIC_API_URL: 'http://api.test',
-  PUBLIC_ASSIST_URL: '',
-  PUBLIC_DEV_SIGN_IN: false,
-}));
-
 const ALICE = '00000000-0000-4000-8000-00000000000a';
 const BOB = '00000000-0000-4000-8000-00000000000b';
 

@@ -9,11 +9,6 @@ const USDT = '0xdAC17F958D2ee523a2206206994597C13D831ec7';
 const USDC = '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48';
 
 vi.hoisted(() => {
-  Object.assign(globalThis, {
-    __sveltekit_dev: {
-      env: { PUBLIC_API_URL: 'http://api.test', PUBLIC_ASSIST_URL: '', PUBLIC_DEV_SIGN_IN: false },
-    },
-  });
   localStorage.setItem(
     'amanat.session',
     JSON.stringify({
@@ -31,9 +26,9 @@ vi.hoisted(() => {
   );
 });
 vi.mock('$app/navigation', () => ({ goto: vi.fn() }));
-vi.mock('$app/state', async () => import('./page-stub.svelte.ts'));
+vi.mock('$app/state', async () => import('#lib/testing/page-state.svelte.ts'));
 
-const { page } = await import('./page-stub.svelte.ts');
+const { page } = await import('#lib/testing/page-state.svelte.ts');
 const { default: Page } = await import('./[id]/+page.svelte');
 
 const party = (name: string, address: string) => ({

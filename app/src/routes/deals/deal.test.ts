@@ -6,11 +6,6 @@ const SELLER = '0x1111111111111111111111111111111111111111';
 const BUYER = '0x2222222222222222222222222222222222222222';
 
 vi.hoisted(() => {
-  Object.assign(globalThis, {
-    __sveltekit_dev: {
-      env: { PUBLIC_API_URL: 'http://api.test', PUBLIC_ASSIST_URL: '', PUBLIC_DEV_SIGN_IN: false },
-    },
-  });
   localStorage.setItem('amanat.locale', 'en');
   localStorage.setItem(
     'amanat.session',
@@ -29,12 +24,12 @@ vi.hoisted(() => {
   );
 });
 vi.mock('$app/navigation', () => ({ goto: vi.fn() }));
-vi.mock('$app/state', () => import('./page-state.test-helper.svelte.ts'));
+vi.mock('$app/state', () => import('#lib/testing/page-state.svelte.ts'));
 
 const { default: Page } = await import('./[id]/+page.svelte');
 const { primaryAction } = await import('#lib/state/primary-action.svelte.ts');
 const { network } = await import('#lib/state/network.svelte.ts');
-const { page } = await import('./page-state.test-helper.svelte.ts');
+const { page } = await import('#lib/testing/page-state.svelte.ts');
 const OTHER_ID = '9b2d3c4e-5b6d-4e7f-8a9b-0c1d2e3f4a5c';
 
 /** A socket that never connects: these tests exercise the screen, not the live client. */

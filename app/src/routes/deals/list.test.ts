@@ -5,11 +5,6 @@ const USDT = '0xdAC17F958D2ee523a2206206994597C13D831ec7';
 const ADDRESS = '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed';
 
 vi.hoisted(() => {
-  Object.assign(globalThis, {
-    __sveltekit_dev: {
-      env: { PUBLIC_API_URL: 'http://api.test', PUBLIC_ASSIST_URL: '', PUBLIC_DEV_SIGN_IN: false },
-    },
-  });
   localStorage.setItem('amanat.locale', 'en');
   localStorage.setItem(
     'amanat.session',

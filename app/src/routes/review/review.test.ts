@@ -5,11 +5,6 @@ const DEAL_ID = '7a1c2a4e-5b6d-4e7f-8a9b-0c1d2e3f4a5b';
 const SENDER = '0x4444444444444444444444444444444444444444';
 
 vi.hoisted(() => {
-  Object.assign(globalThis, {
-    __sveltekit_dev: {
-      env: { PUBLIC_API_URL: 'http://api.test', PUBLIC_ASSIST_URL: '', PUBLIC_DEV_SIGN_IN: false },
-    },
-  });
   localStorage.setItem(
     'amanat.session',
     JSON.stringify({

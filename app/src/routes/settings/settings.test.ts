@@ -3,13 +3,6 @@ import { describe, expect, it, vi } from 'vitest';
 import Page from './+page.svelte';
 
 // The runtime environment Kit's dev server would provide.
-vi.hoisted(() => {
-  Object.assign(globalThis, {
-    __sveltekit_dev: {
-      env: { PUBLIC_API_URL: 'http://api.test', PUBLIC_ASSIST_URL: '', PUBLIC_DEV_SIGN_IN: false },
-    },
-  });
-});
 vi.mock('$app/navigation', () => ({ goto: vi.fn() }));
 
 describe('settings screen', () => {
