@@ -38,7 +38,7 @@ run(
 run(
   'app: typecheck service worker (tsc)',
   appBin('tsc'),
-  ['-p', 'tsconfig.service-worker.json'],
+  ['-p', 'src/service-worker/tsconfig.json', '--noEmit'],
   join(root, 'app'),
 );
 
