@@ -1,6 +1,6 @@
 import type { DealView } from '@amanat/core/api';
 import { describe, expect, it } from 'vitest';
-import { counterparty, needsAction, partyActions, primaryStep } from './actions.ts';
+import { counterparty, needsAction, partyActions, primaryStep, runningDeadline } from './actions.ts';
 
 const NOW = Date.parse('2025-06-01T12:00:00.000Z');
 const party = (id: string, accepted = false) => ({
@@ -88,5 +88,17 @@ describe('partyActions', () => {
     const d = deal({});
     expect(counterparty(d)?.userId).toBe('s');
     expect(counterparty({ ...d, yourRole: 'seller' })?.userId).toBe('b');
+  });
+});
+
+describe('runningDeadline', () => {
+  it("counts down only the deadline the deal's state waits on", () => {
+    expect(runningDeadline('draft')).toBeNull();
+    expect(runningDeadline('awaiting_payment')).toBe('payment');
+    expect(runningDeadline('partially_paid')).toBe('payment');
+    expect(runningDeadline('funded')).toBe('delivery');
+    expect(runningDeadline('delivered')).toBe('inspection');
+    expect(runningDeadline('disputed')).toBeNull();
+    expect(runningDeadline('released')).toBeNull();
   });
 });

@@ -102,3 +102,11 @@ export const FINISHED_STATES: readonly DealView['state'][] = [
   'cancelled',
   'expired',
 ];
+
+/** The deadline the deal is waiting on in its state (the one worth a countdown), or null. */
+export function runningDeadline(state: string): 'payment' | 'delivery' | 'inspection' | null {
+  if (state === 'awaiting_payment' || state === 'partially_paid') return 'payment';
+  if (state === 'funded') return 'delivery';
+  if (state === 'delivered') return 'inspection';
+  return null;
+}

@@ -47,6 +47,13 @@ describe('Countdown', () => {
     render(Countdown, { until: null, label: 'Delivery' });
     expect(screen.getByRole('timer').textContent).toContain('not set yet');
   });
+
+  it('shows only the date of a deadline the deal no longer waits on', () => {
+    render(Countdown, { until: '2025-06-01T11:00:00.000Z', label: 'Payment', running: false });
+    const timer = screen.getByRole('timer');
+    expect(timer.textContent).not.toMatch(/left|passed/);
+    expect(timer.querySelector('time')?.getAttribute('datetime')).toBe('2025-06-01T11:00:00.000Z');
+  });
 });
 
 describe('Timeline', () => {
