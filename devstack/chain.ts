@@ -20,7 +20,7 @@ import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { parseContractArtifact } from './contracts/artifact.ts';
 import standardToken18Json from './contracts/artifacts/StandardToken18.json' with { type: 'json' };
 import tetherLikeTokenJson from './contracts/artifacts/TetherLikeToken.json' with { type: 'json' };
-import { findFreePort, isPortFree } from './ports.ts';
+import { isPortFree } from './ports.ts';
 
 /** anvil's built-in, publicly known test mnemonic. Never holds real funds. */
 export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -117,23 +117,15 @@ export async function startAnvil(opts: StartAnvilOptions = {}): Promise<AnvilHan
     return launch(opts.port, chainId, opts);
   }
 
-  // A port found free can be taken before anvil binds it; retry a few times on that race only.
-  for (let attempt = 1; ; attempt++) {
-    const port = await findFreePort();
-    try {
-      return await launch(port, chainId, opts);
-    } catch (err) {
-      if (attempt >= 3 || !(err instanceof AnvilStartError && err.addressInUse)) throw err;
-    }
-  }
+  // Port 0: anvil binds a free port itself and says which. Picking a "free" port first is a race: another
+  // process may take it, and the readiness probe could then be answered by someone else's anvil.
+  return launch(0, chainId, opts);
 }
 
 class AnvilStartError extends Error {
-  readonly addressInUse: boolean;
   constructor(message: string, stderr: string) {
     super(stderr.trim() ? `${message}\nanvil stderr:\n${stderr.trim()}` : message);
     this.name = 'AnvilStartError';
-    this.addressInUse = /address already in use/i.test(stderr);
   }
 }
 
@@ -148,8 +140,22 @@ async function launch(port: number, chainId: number, opts: StartAnvilOptions): P
     args.push('--state', opts.statePath, '--state-interval', String(STATE_SAVE_INTERVAL_S));
   }
 
-  const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', silent ? 'ignore' : 'inherit', 'pipe'] });
+  const child = spawn(anvilBinaryPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   trackChild(child);
+
+  // The port anvil listens on, from its "Listening on <host>:<port>" line (the one asked for, or the one it
+  // chose for port 0).
+  let listening: number | null = null;
+  let stdout = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    if (listening === null) {
+      stdout = (stdout + chunk).slice(-STDERR_KEEP_BYTES);
+      const match = /Listening on [^\s:]+:(\d+)/.exec(stdout);
+      if (match) listening = Number(match[1]);
+    }
+    if (!silent) process.stdout.write(chunk);
+  });
 
   let stderr = '';
   child.stderr?.setEncoding('utf8');
@@ -167,8 +173,8 @@ async function launch(port: number, chainId: number, opts: StartAnvilOptions): P
     spawnError = err;
   });
 
-  const rpcUrl = `http://${LOOPBACK}:${port}`;
   const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
+  let rpcUrl = '';
   try {
     for (;;) {
       if (spawnError)
@@ -178,10 +184,17 @@ async function launch(port: number, chainId: number, opts: StartAnvilOptions): P
         );
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new AnvilStartError(
-          `anvil exited before it was ready (code ${child.exitCode}, signal ${child.signalCode}) on port ${port}.`,
+          `anvil exited before it was ready (code ${child.exitCode}, signal ${child.signalCode}) on port ${listening ?? port}.`,
           stderr,
         );
       }
+      if (listening === null) {
+        if (Date.now() > deadline)
+          throw new AnvilStartError('anvil did not start listening in time.', stderr);
+        await sleep(20);
+        continue;
+      }
+      rpcUrl = `http://${LOOPBACK}:${listening}`;
       const answered = await probeChainId(rpcUrl);
       if (answered !== undefined) {
         if (answered !== chainId) {
@@ -205,7 +218,7 @@ async function launch(port: number, chainId: number, opts: StartAnvilOptions): P
   let stopping: Promise<void> | undefined;
   return {
     rpcUrl,
-    port,
+    port: listening ?? port,
     chainId,
     stop: () => {
       stopping ??= terminate(child, exited);

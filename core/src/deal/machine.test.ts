@@ -677,7 +677,9 @@ describe('random action sequences', () => {
               expect(d.needsReview).toBe(false);
             }
           }
-          if (t.to === 'releasing' || t.to === 'splitting')
+          // A release or split is decided only from a funded deal (a deal already releasing may stay so,
+          // flagged, when a reorg takes its funding away meanwhile).
+          if ((t.to === 'releasing' || t.to === 'splitting') && t.to !== d.state)
             expect(['funded', 'delivered', 'disputed']).toContain(d.state);
           d = t.next;
         }
