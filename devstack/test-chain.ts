@@ -16,10 +16,12 @@ import type { Account } from 'viem/accounts';
 import { anvilDevAccounts, DEMO_TOKENS } from './chain.ts';
 import { parseContractArtifact } from './contracts/artifact.ts';
 import batchSenderJson from './contracts/artifacts/BatchSender.json' with { type: 'json' };
+import controlledTokenJson from './contracts/artifacts/ControlledToken.json' with { type: 'json' };
 import feeTokenJson from './contracts/artifacts/FeeOnTransferToken.json' with { type: 'json' };
 
 const feeToken = parseContractArtifact(feeTokenJson, 'FeeOnTransferToken.json');
 const batchSender = parseContractArtifact(batchSenderJson, 'BatchSender.json');
+const controlledToken = parseContractArtifact(controlledTokenJson, 'ControlledToken.json');
 
 const tokenAbi = parseAbi([
   'function mint(address to, uint256 value)',
@@ -28,6 +30,10 @@ const tokenAbi = parseAbi([
   'function balanceOf(address who) view returns (uint256)',
 ]);
 const batchAbi = parseAbi(['function send(address token, address[] to, uint256[] amounts)']);
+const controlAbi = parseAbi([
+  'function setPaused(bool value)',
+  'function setBlacklisted(address account, bool value)',
+]);
 
 /** Wallet, public and test (anvil_*) clients for one anvil chain. */
 export function chainClients(rpcUrl: string, chainId = 31337) {
@@ -71,6 +77,33 @@ export async function deployTestContracts(c: ChainClients, opts: { feeBps?: bigi
   const batch = await deploy(c, batchSender.abi, batchSender.bytecode);
   for (const token of [fee, impostor]) await mint(c, token, BUYER.address, 10n ** 15n);
   return { fee, impostor, batch };
+}
+
+/**
+ * A stablecoin its issuer controls (6 decimals, standard returns): `pause` stops every transfer and
+ * `blacklist` stops an address's, as USDC and USDT can on mainnet. For the payout checks.
+ */
+export async function deployControlledToken(c: ChainClients) {
+  const address = await deploy(c, controlledToken.abi, controlledToken.bytecode);
+  const control = async (
+    functionName: 'setPaused' | 'setBlacklisted',
+    args: [boolean] | [Address, boolean],
+  ) =>
+    mined(
+      c,
+      await c.wallet(DEPLOYER).writeContract({
+        address,
+        abi: controlAbi,
+        functionName,
+        args: args as never,
+        chain: null,
+      }),
+    );
+  return {
+    address,
+    pause: (paused = true) => control('setPaused', [paused]),
+    blacklist: (account: Address, listed = true) => control('setBlacklisted', [account, listed]),
+  };
 }
 
 async function mined(c: ChainClients, hash: Hash): Promise<TransactionReceipt> {
