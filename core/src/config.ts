@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { addressSchema } from './address.ts';
 import { type AssetRegistry, createRegistry, type RegistryConfig } from './assets.ts';
 import { DomainError } from './errors.ts';
 
@@ -52,6 +53,49 @@ export const baseConfigSchema = z.object({
 });
 
 /**
+ * What a workers process can run; `WORKERS_ROLES` picks some, or `all`. `all` leaves out `payouts`: the
+ * spending keys go only to a process that names the role (the payout signer, or `all,payouts` locally).
+ */
+export const WORKER_ROLES = [
+  'payments',
+  'deadlines',
+  'maintenance',
+  'notifications',
+  'llm',
+  'mirror',
+  'outbox',
+  'checkpoints',
+  'payouts',
+] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+const roleList = (text: string): string[] =>
+  text
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+
+/** Whether a raw environment runs the payout signer: only when WORKERS_ROLES names it. */
+const runsPayouts = (env: Record<string, string>): boolean =>
+  roleList(env.WORKERS_ROLES ?? 'all').includes('payouts');
+
+/** The payout signer's secrets come from a file or the environment: exactly one of the two, and only there. */
+const payoutSecret =
+  (name: string, what: string) =>
+  (env: Record<string, string>): string | null => {
+    const file = env[`${name}_FILE`];
+    const inline = env[name];
+    if (!runsPayouts(env))
+      return file || inline
+        ? `${name}: only the payouts role holds ${what}; unset ${name} and ${name}_FILE where WORKERS_ROLES excludes payouts`
+        : null;
+    if (file && inline) return `${name}: set ${name}_FILE or ${name}, not both`;
+    if (!file && !inline)
+      return `${name}: ${name}_FILE or ${name} is required when WORKERS_ROLES includes payouts`;
+    return null;
+  };
+
+/**
  * Rules that span variables. They run on the raw environment next to the schema, so a message lists
  * them together with every other problem instead of only after the rest is fixed.
  */
@@ -79,6 +123,18 @@ const CROSS_CHECKS: Array<(env: Record<string, string>) => string | null> = [
   (env) =>
     Boolean(env.ADMIN_USER) !== Boolean(env.ADMIN_PASSWORD_HASH)
       ? 'ADMIN_PASSWORD_HASH: ADMIN_USER and ADMIN_PASSWORD_HASH are set together or not at all'
+      : null,
+  // The payout signer (workers with the payouts role) is the only process holding spending keys.
+  payoutSecret('PAYOUT_MNEMONIC', 'the deposit mnemonic'),
+  payoutSecret('GAS_TANK_KEY', 'the gas-tank key'),
+  (env) =>
+    runsPayouts(env) && !env.FEE_ADDRESS
+      ? 'FEE_ADDRESS: is required when WORKERS_ROLES includes payouts'
+      : null,
+  // Checked against the mnemonic at start, so a signer never pays from addresses the API does not hand out.
+  (env) =>
+    runsPayouts(env) && !env.DEPOSIT_XPUB
+      ? 'DEPOSIT_XPUB: is required when WORKERS_ROLES includes payouts'
       : null,
 ];
 
@@ -121,6 +177,32 @@ const bool = z
 const seconds = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** Account-level extended public key (m/44'/60'/0'); deposit addresses are its children 0/i. */
+const depositXpub = z.string().regex(/^xpub[1-9A-HJ-NP-Za-km-z]{100,112}$/, "an xpub (m/44'/60'/0')");
+
+const workerRoles = z
+  .string()
+  .default('all')
+  .transform((text, ctx): ReadonlySet<WorkerRole> => {
+    const roles = roleList(text);
+    if (roles.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `must be 'all' or some of ${WORKER_ROLES.join(', ')}` });
+      return z.NEVER;
+    }
+    const unknown = roles.filter((r) => r !== 'all' && !(WORKER_ROLES as readonly string[]).includes(r));
+    if (unknown.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown role ${unknown.map((r) => `'${r}'`).join(', ')}; roles: all, ${WORKER_ROLES.join(', ')}`,
+      });
+      return z.NEVER;
+    }
+    const named = roles.filter((r): r is WorkerRole => r !== 'all');
+    return new Set(
+      roles.includes('all') ? [...WORKER_ROLES.filter((r) => r !== 'payouts'), ...named] : named,
+    );
+  });
+
 export const registryConfigEnv = {
   /** Operator overrides of the asset registry, as JSON (see core/src/assets.ts); checked by createRegistry. */
   ASSET_REGISTRY: json(z.record(z.string(), z.unknown())).optional(),
@@ -155,7 +237,7 @@ export const apiConfigSchema = baseConfigSchema.extend({
   /** Development sign-in without a real bot; refused when NODE_ENV=production. */
   DEV_SIGN_IN: bool,
   /** Account-level extended public key (m/44'/60'/0'); deposit addresses are its children 0/i. */
-  DEPOSIT_XPUB: z.string().regex(/^xpub[1-9A-HJ-NP-Za-km-z]{100,112}$/, "an xpub (m/44'/60'/0')"),
+  DEPOSIT_XPUB: depositXpub,
   OPERATOR_TELEGRAM_IDS: telegramIdList,
   ARBITRATOR_TELEGRAM_IDS: telegramIdList,
   /** Break-glass basic auth for bull-board; the hash comes from `npm run admin:hash`. */
@@ -187,6 +269,21 @@ export type ApiConfig = z.infer<typeof apiConfigSchema>;
 
 export const workersConfigSchema = baseConfigSchema.extend({
   WORKERS_HEALTH_PORT: port(8070),
+  /** What this process runs: `all`, or a comma list of WORKER_ROLES. The payout signer runs `payouts`. */
+  WORKERS_ROLES: workerRoles,
+  /** The payouts role's deposit HD mnemonic: a file holding it (production), or the words (development). */
+  PAYOUT_MNEMONIC_FILE: z.string().min(1).optional(),
+  PAYOUT_MNEMONIC: z.string().min(1).optional(),
+  /** The payouts role's gas-tank private key (0x + 64 hex): a file holding it, or the key itself. */
+  GAS_TANK_KEY_FILE: z.string().min(1).optional(),
+  GAS_TANK_KEY: z
+    .string()
+    .regex(/^\s*0x[0-9a-fA-F]{64}\s*$/, 'must be 0x followed by 64 hex digits')
+    .optional(),
+  /** Where the platform fee legs are paid (the payouts role). */
+  FEE_ADDRESS: addressSchema.optional(),
+  /** The payouts role checks its mnemonic derives this key, the one the API hands deposit addresses from. */
+  DEPOSIT_XPUB: depositXpub.optional(),
   /** Ed25519 key (base64 seed or PKCS#8 PEM) that signs activity-log checkpoints; kept out of the database. */
   CHECKPOINT_SIGNING_KEY: z.string().min(1),
   /** Append-only file the signed checkpoints go to. */
@@ -251,6 +348,11 @@ export const workersConfigSchema = baseConfigSchema.extend({
   ...registryConfigEnv,
 });
 export type WorkersConfig = z.infer<typeof workersConfigSchema>;
+
+/** Whether a workers process runs a role (`WORKERS_ROLES`). */
+export function hasRole(config: { WORKERS_ROLES: ReadonlySet<WorkerRole> }, role: WorkerRole): boolean {
+  return config.WORKERS_ROLES.has(role);
+}
 
 export const scannerConfigSchema = baseConfigSchema.extend({
   SCANNER_HEALTH_PORT: port(8060),

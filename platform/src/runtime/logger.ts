@@ -9,6 +9,8 @@ export const REDACT_PATHS = [
   'authorization',
   'mnemonic',
   'privateKey',
+  'key',
+  'seed',
   '*.password',
   '*.token',
   '*.secret',
@@ -16,6 +18,8 @@ export const REDACT_PATHS = [
   '*.authorization',
   '*.mnemonic',
   '*.privateKey',
+  '*.key',
+  '*.seed',
   'req.headers.authorization',
   'req.headers.cookie',
   'headers.authorization',
@@ -25,6 +29,13 @@ export const REDACT_PATHS = [
   'config.CHECKPOINT_SIGNING_KEY',
   'config.PAYMENT_WEBHOOK_SECRET',
   'config.TELEGRAM_BOT_TOKEN',
+  // The payout signer's spending keys (workers with the payouts role).
+  'config.PAYOUT_MNEMONIC',
+  'config.GAS_TANK_KEY',
+  'PAYOUT_MNEMONIC',
+  'GAS_TANK_KEY',
+  '*.PAYOUT_MNEMONIC',
+  '*.GAS_TANK_KEY',
 ];
 
 /** Structured JSON logs, one line per event, with the service name on every line. */
