@@ -184,6 +184,39 @@ describe('npm start (devstack/start.ts)', () => {
     };
     expect(view.state).toBe('funded');
 
+    // The documented release: the buyer confirms, the payout signer (workers, payouts role) tops up the
+    // deposit address's gas and pays the seller and the fee on the local chain, and the seller's balance
+    // shows it.
+    const release = spawn(process.execPath, [join(root, 'devstack/demo-release.ts'), deal.id], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let releaseOutput = '';
+    for (const stream of [release.stdout, release.stderr])
+      stream?.on('data', (d) => {
+        releaseOutput += d;
+      });
+    const releaseExit = await new Promise<number | null>((resolve) =>
+      release.once('exit', (c) => resolve(c)),
+    );
+    expect(releaseExit, `${releaseOutput}\n${output.slice(-4000)}`).toBe(0);
+    expect(releaseOutput).toMatch(/paid seller: [\d.]+ USDT in 0x[0-9a-f]{64}/);
+    expect(releaseOutput).toMatch(/paid fee: [\d.]+ USDT in 0x[0-9a-f]{64}/);
+    const arrived = /released; seller 0x[0-9a-fA-F]{40} now holds [\d.]+ USDT \(\+([\d.]+) USDT\)/.exec(
+      releaseOutput,
+    );
+    const released = (await (await fetch(`${api}/api/deals/${deal.id}`, { headers: auth })).json()) as {
+      state: string;
+      price: string;
+      sellerFee: string;
+    };
+    expect(released.state).toBe('released');
+    // What arrived is the price less the seller's fee, to the base unit (6 decimals).
+    expect(Math.round(Number(arrived?.[1]) * 1e6)).toBe(
+      Number(BigInt(released.price) - BigInt(released.sellerFee)),
+    );
+
     // The demo USDT-like token is deployed on the local chain.
     const code = await fetch(rpc, {
       method: 'POST',

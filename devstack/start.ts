@@ -7,13 +7,14 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { migrate } from '@amanat/platform';
+import { toHex } from 'viem';
 import { hashAdminPassword } from '../api/src/admin/basic-auth.ts';
 import { API_PROCESS } from '../api/src/process-settings.ts';
 import { ASSIST_PROCESS } from '../assist/src/process-settings.ts';
 import { SCANNER_PROCESS } from '../scanner/src/process-settings.ts';
 import { WORKERS_PROCESS } from '../workers/src/process-settings.ts';
 import { ensureAppBuild } from './app-build.ts';
-import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
+import { type AnvilHandle, anvilDevAccounts, DEMO_TOKENS, deployDemoTokens, startAnvil } from './chain.ts';
 import { resolvePostgres, resolveRedis, type Service } from './infra.ts';
 import { isPortFree } from './ports.ts';
 import { RUNNING_FILE, type RunningStack } from './running.ts';
@@ -122,8 +123,33 @@ function startService(name: string, color: string, env: NodeJS.ProcessEnv): Chil
   return child;
 }
 
-async function resolveChain(): Promise<{ rpcUrls: string; source: string }> {
-  if (process.env.RPC_URLS) return { rpcUrls: process.env.RPC_URLS, source: 'RPC_URLS' };
+/**
+ * The payout signer's environment. On the local anvil the workers process also runs the payouts role,
+ * with the development deposit mnemonic, anvil dev account 9 as the gas tank and dev account 8 as the fee
+ * address (the demo tokens are deployed from account 0 and `demo:pay` pays from account 1; nothing else
+ * sends from 9, so the signer's nonces stay its own). .env overrides each of them. On a configured chain
+ * the payouts role runs only when .env asks for it (WORKERS_ROLES and the keys).
+ */
+function payoutEnv(localChain: boolean, secrets: { DEV_DEPOSIT_MNEMONIC: string }): Record<string, string> {
+  const given = process.env;
+  const roles = given.WORKERS_ROLES;
+  if (!localChain || (roles !== undefined && !roles.split(',').some((r) => r.trim() === 'payouts')))
+    return {};
+  const [fee, tank] = anvilDevAccounts(10).slice(8);
+  const tankKey = tank?.getHdKey().privateKey;
+  if (!fee || !tankKey) throw new Error('anvil dev accounts 8 and 9 are missing');
+  return {
+    WORKERS_ROLES: roles ?? 'all,payouts',
+    ...(given.PAYOUT_MNEMONIC_FILE
+      ? {}
+      : { PAYOUT_MNEMONIC: given.PAYOUT_MNEMONIC ?? secrets.DEV_DEPOSIT_MNEMONIC }),
+    ...(given.GAS_TANK_KEY_FILE ? {} : { GAS_TANK_KEY: given.GAS_TANK_KEY ?? toHex(tankKey) }),
+    FEE_ADDRESS: given.FEE_ADDRESS ?? fee.address,
+  };
+}
+
+async function resolveChain(): Promise<{ rpcUrls: string; source: string; local: boolean }> {
+  if (process.env.RPC_URLS) return { rpcUrls: process.env.RPC_URLS, source: 'RPC_URLS', local: false };
   const port = (await isPortFree(8545)) ? 8545 : undefined;
   const anvil: AnvilHandle = await startAnvil({
     ...(port ? { port } : {}),
@@ -136,6 +162,7 @@ async function resolveChain(): Promise<{ rpcUrls: string; source: string }> {
   return {
     rpcUrls: JSON.stringify({ [anvil.chainId]: [anvil.rpcUrl] }),
     source: `local anvil at ${anvil.rpcUrl} (chain ${anvil.chainId}; ${DEMO_TOKENS.usdt.symbol} ${DEMO_TOKENS.usdt.address}, ${DEMO_TOKENS.usdc.symbol} ${DEMO_TOKENS.usdc.address})`,
+    local: true,
   };
 }
 
@@ -147,6 +174,7 @@ try {
   const chain = await resolveChain();
   const applied = await migrate({ connectionString: postgres.url, log: () => {} });
   const secrets = loadDevSecrets(join(dataDir, 'secrets.json'));
+  const workersPayoutEnv = payoutEnv(chain.local, secrets);
 
   const appPort = process.env.APP_PORT ?? '3000';
   const bot = await resolveBot(
@@ -221,6 +249,9 @@ try {
     // get 401s from Telegram with it.
     const serviceEnv = { ...env };
     if (!bot.real && name !== 'api') delete serviceEnv.TELEGRAM_BOT_TOKEN;
+    // Only the payout signer (workers) holds spending keys; every other service gets the xpub alone.
+    delete serviceEnv.DEV_DEPOSIT_MNEMONIC;
+    if (name === 'workers') Object.assign(serviceEnv, workersPayoutEnv);
     children.set(name, startService(name, COLORS[i % COLORS.length] as string, serviceEnv));
     started.push(name);
   });

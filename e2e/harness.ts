@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { generateSigningKeyText } from '@amanat/core';
 import type { DealRecord } from '@amanat/platform';
 import { createRedis, DealStore } from '@amanat/platform';
+import { toHex } from 'viem';
 import {
   LOCAL_USDT,
   PAYOUT_ADDRESS,
   REFUND_ADDRESS,
   TEST_BOT_TOKEN,
+  TEST_MNEMONIC,
   TEST_SERVICE_SECRET,
   TEST_WEBHOOK_SECRET,
   TEST_XPUB,
@@ -22,6 +24,7 @@ import {
 } from '../api/src/testing.ts';
 import { apiClient } from '../devstack/api-client.ts';
 import { ensureAppBuild } from '../devstack/app-build.ts';
+import { anvilDevAccounts } from '../devstack/chain.ts';
 import { findFreePort } from '../devstack/ports.ts';
 import { createTestDatabase, deleteKeysWithPrefix, type TestDatabase, testEnv } from '../devstack/testing.ts';
 
@@ -69,15 +72,31 @@ export interface Pipeline {
   startAll(): Promise<void>;
   restart(name: ServiceName, signal?: NodeJS.Signals): Promise<ServiceProcess>;
   signIn(telegramId: number): Promise<string>;
-  /** A deal both parties accepted over the API, awaiting payment; returns its id and deposit address. */
-  startDeal(
-    over?: Record<string, unknown>,
-  ): Promise<{ id: string; deposit: `0x${string}`; amountDue: bigint }>;
+  /**
+   * A deal both parties accepted over the API, awaiting payment; returns its id, deposit address and the
+   * parties' session tokens.
+   */
+  startDeal(over?: Record<string, unknown>): Promise<{
+    id: string;
+    deposit: `0x${string}`;
+    amountDue: bigint;
+    seller: string;
+    buyer: string;
+  }>;
   deal(id: string): Promise<DealRecord>;
   /** Polls the deal until `check` holds (or fails with the deal and the services' output). */
   waitForDeal(id: string, check: (d: DealRecord) => boolean, what: string, ms?: number): Promise<DealRecord>;
   close(): Promise<void>;
 }
+
+/**
+ * The payout signer's accounts on anvil. The gas tank is dev account 9 and the fee goes to dev account 8:
+ * no test pays from either (tests use accounts 0-2), so the signer's nonces are its own. Deposit addresses
+ * come from TEST_MNEMONIC, anvil's own: a test that pays out starts the deposit index past the dev accounts.
+ */
+const [feeAccount, gasTankAccount] = anvilDevAccounts(10).slice(8);
+export const TEST_FEE_ADDRESS = feeAccount?.address as `0x${string}`;
+export const TEST_GAS_TANK_KEY = toHex(gasTankAccount?.getHdKey().privateKey ?? new Uint8Array());
 
 let nextTelegramId = 700_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
 
@@ -129,6 +148,12 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
       CHECKPOINT_FILE: join(tmp, 'checkpoints.jsonl'),
       OUTBOX_POLL_MS: '100',
       MAINTENANCE_INTERVAL_SEC: '1',
+      // `all` leaves the payout signer out; these tests run it in the same process.
+      WORKERS_ROLES: 'all,payouts',
+      DEPOSIT_XPUB: TEST_XPUB,
+      PAYOUT_MNEMONIC: TEST_MNEMONIC,
+      GAS_TANK_KEY: TEST_GAS_TANK_KEY,
+      FEE_ADDRESS: TEST_FEE_ADDRESS,
       ...opts.env?.workers,
     },
     scanner: {
@@ -263,6 +288,8 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
         id,
         deposit: deal.deposit?.address as `0x${string}`,
         amountDue: deal.quote.amountDue,
+        seller,
+        buyer,
       };
     },
     async deal(id) {

@@ -310,6 +310,8 @@ export const workersConfigSchema = baseConfigSchema.extend({
     .default(new Set<string>()),
   /** How often missed deadlines are re-created and the scanner's watch sets rebuilt from PostgreSQL. */
   MAINTENANCE_INTERVAL_SEC: z.coerce.number().int().min(1).max(3600).default(60),
+  /** How often deposit addresses' on-chain balances are compared with the ledger (drift flags the deal). */
+  RECONCILE_INTERVAL_SEC: z.coerce.number().int().min(10).max(86_400).default(600),
   /** Payment jobs verified at once by one workers process. */
   PAYMENTS_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Without it Telegram notifications are off (the app still gets every event); with it, APP_ORIGIN is required. */

@@ -29,9 +29,10 @@ export const JOBS = {
   callbacks: ['deliver-callback'],
   /**
    * Periodic repairs from PostgreSQL: missed deadlines and the scanner's watch sets (after Redis lost
-   * data), and payments whose confirmation or reorg report never came or ran out of retries.
+   * data), and payments whose confirmation or reorg report never came or ran out of retries; and the
+   * reconciliation of deposit addresses' on-chain balances with the ledger (its own, longer interval).
    */
-  maintenance: ['sweep-deadlines', 'rebuild-watch-sets', 'recheck-payments'],
+  maintenance: ['sweep-deadlines', 'rebuild-watch-sets', 'recheck-payments', 'reconcile-balances'],
   scan: ['scan-tick'],
 } as const satisfies Record<keyof typeof QUEUES | 'scan', readonly string[]>;
 

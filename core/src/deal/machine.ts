@@ -92,7 +92,11 @@ export type DealAction =
    * in the hash-chained log and tells the parties, since from now on the buyer may cancel for a refund.
    */
   | { type: 'delivery_lapsed' }
-  | { type: 'payouts_confirmed' }
+  /**
+   * Every payout leg of the decision is confirmed on the chain. The transactions that paid them go into
+   * the activity entry's facts, so the log (and the parties' notification) names each one.
+   */
+  | { type: 'payouts_confirmed'; transactions?: PayoutTransaction[] }
   | { type: 'flag_review'; reason: string }
   | { type: 'clear_review'; note: string }
   /** A party changes the address its money would go to; only before any money arrived. */
@@ -123,6 +127,16 @@ export type DealAction =
   | { type: 'resolve_review'; outcome: { kind: 'release' } | { kind: 'refund' }; note: string };
 
 export type DealActionType = DealAction['type'];
+
+/** One mined payout: which leg it paid, to whom, how much (base units) and in which transaction. */
+export interface PayoutTransaction {
+  kind: string;
+  /** EIP-55. */
+  recipient: string;
+  amount: bigint;
+  chainId: number;
+  txHash: string;
+}
 
 /** What a decided payout covers; amounts come from core's fee function at the storage layer. */
 export type PayoutDecision = DisputeOutcome;

@@ -35,6 +35,8 @@ export interface DealNotificationInput {
   };
   /** Symbol and decimals of an asset a fact names (stray funds may be in another asset than the deal's). */
   assetOf?: (ref: { chainId: number; token: string }) => NotificationAsset | undefined;
+  /** A transaction's page on the chain's block explorer (the registry's `explorerUrl`), or null for none. */
+  explorerTxUrl?: (chainId: number, txHash: string) => string | null;
 }
 
 export interface DealNotificationText {
@@ -297,6 +299,99 @@ function yourPayout(c: Ctx): Localized | null {
   );
 }
 
+function payoutsConfirmedSentence(c: Ctx): Localized {
+  const after = c.input.stateAfter;
+  if (after === 'released') {
+    return bySide(
+      c.role,
+      {
+        en: 'Your payout is confirmed on the chain. The deal is complete.',
+        ru: 'Выплата вам подтверждена в блокчейне. Сделка завершена.',
+      },
+      {
+        en: 'The payout to the seller is confirmed on the chain. The deal is complete.',
+        ru: 'Выплата продавцу подтверждена в блокчейне. Сделка завершена.',
+      },
+    );
+  }
+  if (after === 'refunded') {
+    return bySide(
+      c.role,
+      {
+        en: 'The refund to the buyer is confirmed on the chain. The deal is closed.',
+        ru: 'Возврат покупателю подтверждён в блокчейне. Сделка закрыта.',
+      },
+      {
+        en: 'Your refund is confirmed on the chain. The deal is closed.',
+        ru: 'Возврат вам подтверждён в блокчейне. Сделка закрыта.',
+      },
+    );
+  }
+  return {
+    en: 'The payouts of the split are confirmed on the chain. The deal is closed.',
+    ru: 'Выплаты по разделу подтверждены в блокчейне. Сделка закрыта.',
+  };
+}
+
+/** The kinds of payout leg that pay each party (the fee leg pays nobody a party should hear about). */
+const PARTY_LEG_KINDS: Record<NotificationRole, readonly string[]> = {
+  seller: ['seller', 'stray_accept'],
+  buyer: ['buyer_excess', 'buyer_refund', 'buyer_share'],
+};
+
+const TX_HASH = /^0x[0-9a-fA-F]{64}$/;
+
+interface PaidTransaction {
+  kind: string;
+  amount: bigint;
+  chainId: number;
+  txHash: string;
+}
+
+/** The `transactions` fact of payouts_confirmed, as stored; malformed items are left out. */
+function paidTransactions(facts: DealNotificationInput['facts']): PaidTransaction[] {
+  const list = facts.transactions;
+  if (!Array.isArray(list)) return [];
+  const out: PaidTransaction[] = [];
+  for (const item of list) {
+    if (typeof item !== 'object' || item === null) continue;
+    const { kind, amount, chainId, txHash } = item as Record<string, unknown>;
+    const units = amountFact(amount);
+    if (typeof kind !== 'string' || units === null || typeof txHash !== 'string' || !TX_HASH.test(txHash))
+      continue;
+    if (typeof chainId !== 'number' || !Number.isSafeInteger(chainId)) continue;
+    out.push({ kind, amount: units, chainId, txHash });
+  }
+  return out;
+}
+
+/**
+ * One line per transaction that paid a party: the recipient's own first ("… to you"), then the other
+ * side's, each with its hash linked to the chain's explorer when the registry names one.
+ */
+function payoutTransactionLines(c: Ctx): Localized[] {
+  const txs = paidTransactions(c.facts);
+  const other: NotificationRole = c.role === 'seller' ? 'buyer' : 'seller';
+  const link = (tx: PaidTransaction): string => {
+    const hash = escapeTelegramHtml(tx.txHash);
+    const url = c.input.explorerTxUrl?.(tx.chainId, tx.txHash) ?? null;
+    return url ? `<a href="${escapeTelegramHtml(url)}">${hash}</a>` : `<code>${hash}</code>`;
+  };
+  const own = txs
+    .filter((tx) => PARTY_LEG_KINDS[c.role].includes(tx.kind))
+    .map((tx) => ({
+      en: `\n${c.money(tx.amount).en} to you: ${link(tx)}`,
+      ru: `\n${c.money(tx.amount).ru} вам: ${link(tx)}`,
+    }));
+  const theirs = txs
+    .filter((tx) => PARTY_LEG_KINDS[other].includes(tx.kind))
+    .map((tx) => ({
+      en: `\n${c.money(tx.amount).en} to the ${other}: ${link(tx)}`,
+      ru: `\n${c.money(tx.amount).ru} ${other === 'seller' ? 'продавцу' : 'покупателю'}: ${link(tx)}`,
+    }));
+  return [...own, ...theirs];
+}
+
 const BODIES: Record<string, (c: Ctx) => Localized> = {
   create: (c) =>
     bySide(
@@ -447,39 +542,7 @@ const BODIES: Record<string, (c: Ctx) => Localized> = {
         ru: 'Продавец не уложился в срок передачи. Теперь вы можете отменить сделку и вернуть платёж.',
       },
     ),
-  payouts_confirmed: (c) => {
-    const after = c.input.stateAfter;
-    if (after === 'released') {
-      return bySide(
-        c.role,
-        {
-          en: 'Your payout is confirmed on the chain. The deal is complete.',
-          ru: 'Выплата вам подтверждена в блокчейне. Сделка завершена.',
-        },
-        {
-          en: 'The payout to the seller is confirmed on the chain. The deal is complete.',
-          ru: 'Выплата продавцу подтверждена в блокчейне. Сделка завершена.',
-        },
-      );
-    }
-    if (after === 'refunded') {
-      return bySide(
-        c.role,
-        {
-          en: 'The refund to the buyer is confirmed on the chain. The deal is closed.',
-          ru: 'Возврат покупателю подтверждён в блокчейне. Сделка закрыта.',
-        },
-        {
-          en: 'Your refund is confirmed on the chain. The deal is closed.',
-          ru: 'Возврат вам подтверждён в блокчейне. Сделка закрыта.',
-        },
-      );
-    }
-    return {
-      en: 'The payouts of the split are confirmed on the chain. The deal is closed.',
-      ru: 'Выплаты по разделу подтверждены в блокчейне. Сделка закрыта.',
-    };
-  },
+  payouts_confirmed: (c) => join(payoutsConfirmedSentence(c), ...payoutTransactionLines(c)),
   flag_review: () => ({
     en: 'Amanat staff are reviewing this deal. Until they finish, the money cannot be released or refunded.',
     ru: 'Сотрудники Amanat проверяют эту сделку. До конца проверки деньги не могут быть выплачены или возвращены.',
@@ -620,6 +683,95 @@ const REVIEW_REASONS: Record<string, Localized> = {
   },
 };
 
+/** What a payout record pays (English: the subject of "… failed"; Russian: the object of "не удалось выполнить …"). */
+const PAYOUT_RECORD_NAMES: Record<string, Localized> = {
+  seller: { en: 'The payout to the seller', ru: 'выплату продавцу' },
+  fee: { en: 'The platform fee payout', ru: 'выплату комиссии платформы' },
+  buyer_excess: { en: 'The refund of the overpayment to the buyer', ru: 'возврат переплаты покупателю' },
+  buyer_refund: { en: 'The refund to the buyer', ru: 'возврат покупателю' },
+  buyer_share: { en: 'The payout of the buyer’s share', ru: 'выплату доли покупателя' },
+  stray_refund: { en: 'The return of a stray payment', ru: 'возврат постороннего платежа' },
+  stray_accept: {
+    en: 'The payout of accepted stray funds to the seller',
+    ru: 'выплату принятых средств продавцу',
+  },
+  gas_topup: { en: 'The gas top-up of the deposit address', ru: 'пополнение газа для адреса депозита' },
+};
+
+/** Why the payout signer gave a payout up (`payout_failed:<record>:<why>`). */
+const PAYOUT_FAILURE_CAUSES: Record<string, Localized> = {
+  destination_mismatch: {
+    en: 'the recipient is not the address frozen in the deal',
+    ru: 'получатель не совпадает с адресом, зафиксированным в сделке',
+  },
+  destination_invalid: {
+    en: 'the recipient is not a valid EIP-55 address',
+    ru: 'адрес получателя не проходит проверку EIP-55',
+  },
+  fee_address_missing: {
+    en: 'no platform fee address (FEE_ADDRESS) is configured',
+    ru: 'не настроен адрес комиссии платформы (FEE_ADDRESS)',
+  },
+  chain_unavailable: {
+    en: 'the payout signer has no RPC endpoint for its chain',
+    ru: 'у подписчика выплат нет RPC-узла для этой сети',
+  },
+  token_paused: { en: 'the token contract is paused', ru: 'контракт токена приостановлен' },
+  sender_blacklisted: {
+    en: 'the token has blacklisted the deposit address',
+    ru: 'токен заблокировал адрес депозита',
+  },
+  insufficient_balance: {
+    en: 'the deposit address holds less than the payouts need',
+    ru: 'на адресе депозита меньше, чем нужно для выплат',
+  },
+  gas_tank_empty: {
+    en: 'the gas tank holds too little native coin; refill it',
+    ru: 'в газовом резерве недостаточно нативной монеты; пополните его',
+  },
+  reverted: { en: 'the transaction was mined but reverted', ru: 'транзакция попала в блок, но откатилась' },
+  insufficient_funds: {
+    en: 'the node refused the transaction for lack of funds',
+    ru: 'узел отклонил транзакцию из-за нехватки средств',
+  },
+};
+
+/**
+ * The text of a `payout_failed:<record>:<why>` review reason, or null for any other reason (or a cause
+ * this catalogue does not know, which is then shown as written).
+ */
+export function payoutFailureText(reason: string): Localized | null {
+  const match = /^payout_failed:([a-z_]+):([a-z_]+)$/.exec(reason);
+  const record = match?.[1] ? PAYOUT_RECORD_NAMES[match[1]] : undefined;
+  const cause =
+    match?.[2] && Object.hasOwn(PAYOUT_FAILURE_CAUSES, match[2])
+      ? PAYOUT_FAILURE_CAUSES[match[2]]
+      : undefined;
+  if (!record || !cause) return null;
+  return {
+    en: `${record.en} failed: ${cause.en}. It is not retried until staff act.`,
+    ru: `Не удалось выполнить ${record.ru}: ${cause.ru}. Повторов не будет, пока сотрудники не вмешаются.`,
+  };
+}
+
+/**
+ * The text of a `balance_drift:<chainId>:<token>:<onchain>:<ledger>` review reason (the reconciliation
+ * job: a deposit address's balance differs from the ledger), or null for any other reason.
+ */
+export function balanceDriftText(reason: string): Localized | null {
+  const match = /^balance_drift:(\d+):(native|0x[0-9a-f]{40}):(-?\d+):(-?\d+)$/.exec(reason);
+  if (!match) return null;
+  const [, chainId, token, onchain, ledger] = match as unknown as [string, string, string, string, string];
+  const asset: Localized =
+    token === 'native'
+      ? { en: 'base units of the native coin', ru: 'минимальных единиц нативной монеты' }
+      : { en: `base units of token ${token}`, ru: `минимальных единиц токена ${token}` };
+  return {
+    en: `On chain ${chainId}, the deposit address holds ${onchain} ${asset.en}, but the ledger accounts for ${ledger}: money arrived or left without a record.`,
+    ru: `В сети ${chainId} на адресе депозита ${onchain} ${asset.ru}, а по учёту должно быть ${ledger}: средства пришли или ушли без записи.`,
+  };
+}
+
 const REVIEW_HEADING: Localized = { en: 'Review needed', ru: 'Нужна проверка' };
 const REVIEW_REASON_WORD: Localized = { en: 'Reason', ru: 'Причина' };
 const REVIEW_NO_REASON: Localized = {
@@ -644,7 +796,10 @@ export interface ReviewAlertInput {
 export function reviewAlertText(input: ReviewAlertInput, locale: Locale): DealNotificationText {
   const title = userText(input.title, TITLE_MAX) || DEAL_WORD[locale];
   const reasons = [...new Set(input.reasons)].map((reason) => {
-    const known = Object.hasOwn(REVIEW_REASONS, reason) ? REVIEW_REASONS[reason] : undefined;
+    const known =
+      (Object.hasOwn(REVIEW_REASONS, reason) ? REVIEW_REASONS[reason] : undefined) ??
+      payoutFailureText(reason) ??
+      balanceDriftText(reason);
     return `• ${known ? known[locale] : `${REVIEW_REASON_WORD[locale]}: «${userText(reason, QUOTE_MAX)}»`}`;
   });
   const lines = [

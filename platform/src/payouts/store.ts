@@ -432,3 +432,21 @@ export async function allocateNonce(
     if (rowCount === 1) return first;
   }
 }
+
+/**
+ * Whether a transaction is one of the signer's gas top-ups (native coin from the gas tank to a deposit
+ * address). The scanner reports it like any transfer to a deposit address; it is not a payment.
+ */
+export async function isGasTopupTransaction(
+  db: Queryable,
+  chainId: number,
+  txHash: string,
+): Promise<boolean> {
+  const { rows } = await db.query({
+    name: 'payout-attempt-is-topup',
+    // Hashes are stored as keccak256 gives them, in lower case.
+    text: `SELECT 1 FROM payout_attempts WHERE tx_hash = $2 AND chain_id = $1 AND topup_id IS NOT NULL`,
+    values: [chainId, txHash.toLowerCase()],
+  });
+  return rows.length > 0;
+}

@@ -25,6 +25,12 @@ function assetFormat(registry: AssetRegistry, ref: AssetRef): NotificationAsset 
   return token ? { symbol: token.symbol, decimals: token.decimals } : UNKNOWN_ASSET;
 }
 
+/** A transaction's page on the chain's explorer (etherscan-style `/tx/<hash>`); null when the registry has none. */
+export function explorerTxUrl(registry: AssetRegistry, chainId: number, txHash: string): string | null {
+  const base = registry.chain(chainId)?.explorerUrl;
+  return base ? `${base.replace(/\/+$/, '')}/tx/${txHash}` : null;
+}
+
 /**
  * The message for one party about one activity entry. `webAppOrigin` is the app's HTTPS origin, or null
  * when there is none Telegram would open (it accepts only https web_app URLs): then there is no button.
@@ -55,6 +61,7 @@ export function renderNotification(input: {
         registry.findToken({ chainId: ref.chainId, token: ref.token as AssetRef['token'] })
           ? assetFormat(registry, { chainId: ref.chainId, token: ref.token as AssetRef['token'] })
           : undefined,
+      explorerTxUrl: (chainId, txHash) => explorerTxUrl(registry, chainId, txHash),
     },
     recipient.locale,
   );

@@ -251,6 +251,30 @@ describe('payments worker: what the chain says, not what the report says', () =>
     expect((await paymentRows(deal.id)).map((r) => r.classification)).toEqual(['foreign', 'foreign']);
   });
 
+  it("the payout signer's gas top-up to a deposit address is not a payment", async () => {
+    const deal = await newDeal();
+    const topup = await sendNative(c, deal.deposit, parseEther('0.01'));
+    // What the signer stores before it broadcasts a top-up: the deal's top-up record and its attempt.
+    const { rows } = await db.pool.query(
+      `INSERT INTO gas_topups (deal_id, cause, chain_id, address, amount, status)
+       VALUES ($1, '1', 31337, $2, $3, 'broadcast') RETURNING id`,
+      [deal.id, deal.deposit, parseEther('0.01').toString()],
+    );
+    await db.pool.query(
+      `INSERT INTO payout_attempts (topup_id, chain_id, from_address, nonce, tx_hash, raw_tx, gas_limit,
+         max_fee_per_gas, max_priority_fee_per_gas, status)
+       VALUES ($1, 31337, $2, 0, $3, '0x', 21000, 1, 1, 'broadcast')`,
+      [rows[0].id, topup.from, topup.transactionHash],
+    );
+    await mine(c, CONFIRMATIONS);
+    expect(await verifier.verify(jobFor(topup, NATIVE_LOG_INDEX, 'payment.confirmed'))).toEqual({
+      outcome: 'ignored',
+      reason: 'gas top-up by the payout signer',
+    });
+    expect(await reload(deal.id)).toMatchObject({ needsReview: false, reviewReasons: [] });
+    expect(await paymentRows(deal.id)).toEqual([]);
+  });
+
   it('an impostor "USDT", a zero-value transfer and dust are ignored', async () => {
     const deal = await newDeal();
     await payAndConfirm(deal, DUE, contracts.impostor);

@@ -10,6 +10,7 @@ import {
   type DealStore,
   findDealIdByDepositAddress,
   findRecordedPayment,
+  isGasTopupTransaction,
   type Logger,
   recordPayments,
   recordUnattributedPayment,
@@ -76,6 +77,9 @@ export class PaymentVerifier {
     const t = seen.transfer;
     // Zero-value transfers are address-poisoning spam; they are not even worth a row.
     if (t.amount === 0n) return { outcome: 'ignored', reason: 'zero value' };
+    // The payout signer's own gas top-up to a deposit address: its ledger is gas_topups, not payments.
+    if (t.token === 'native' && (await isGasTopupTransaction(this.deps.store.pool, t.chainId, t.txHash)))
+      return { outcome: 'ignored', reason: 'gas top-up by the payout signer' };
     const record: PaymentRecord = {
       chainId: t.chainId,
       txHash: t.txHash,

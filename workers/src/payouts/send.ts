@@ -10,6 +10,7 @@ import {
   type PayoutAttempt,
   type Pool,
   payoutRecordState,
+  recordAttemptGas,
   setPayoutRecordStatus,
   withTransaction,
 } from '@amanat/platform';
@@ -274,6 +275,7 @@ async function settle(
   const where = { record: t.record.table, id: String(t.record.id), txHash: attempt.txHash };
   if (receipt.status !== 'success') {
     const reason = `reverted in block ${receipt.blockNumber}${await revertReason(ctx.chain, t, receipt.blockNumber)}`;
+    await recordAttemptGas(ctx.pool, attempt.id, receipt);
     await markFailed(ctx.pool, t.record, reason, { attemptId: attempt.id, txHash: attempt.txHash });
     ctx.logger.error(where, `payout ${reason}`);
     return { status: 'failed', txHash: attempt.txHash, reason };
@@ -283,10 +285,13 @@ async function settle(
     return { status: 'broadcast', txHash: attempt.txHash, nonce: attempt.nonce };
   if (t.token !== 'native' && !hasTransferLog(t, receipt)) {
     const reason = `mined, but the receipt has no Transfer(${t.from.address}, ${t.to}, ${t.amount}) log of ${t.token}`;
+    await recordAttemptGas(ctx.pool, attempt.id, receipt);
     await markFailed(ctx.pool, t.record, reason, { attemptId: attempt.id, txHash: attempt.txHash });
     ctx.logger.error(where, `payout ${reason}`);
     return { status: 'failed', txHash: attempt.txHash, reason };
   }
+  // What the transaction cost in gas, for the native ledger the reconciliation compares with the chain.
+  await recordAttemptGas(ctx.pool, attempt.id, receipt);
   if (await markConfirmed(ctx.pool, t.record, attempt.id, attempt.txHash))
     ctx.logger.info({ ...where, blockNumber: String(receipt.blockNumber) }, 'payout confirmed');
   return { status: 'confirmed', txHash: attempt.txHash, blockNumber: receipt.blockNumber };

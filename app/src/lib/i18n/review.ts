@@ -1,6 +1,93 @@
 import type { Messages } from './locale.svelte.ts';
 
+/**
+ * Review reasons the payout signer raises, `payout_failed:<record>:<why>`: every combination gets its own
+ * message (the review screen looks reasons up by key), built from the two lists below.
+ */
+const PAYOUT_RECORDS = {
+  seller: { en: 'The payout to the seller', ru: 'выплату продавцу' },
+  fee: { en: 'The platform fee payout', ru: 'выплату комиссии платформы' },
+  buyer_excess: { en: 'The refund of the overpayment to the buyer', ru: 'возврат переплаты покупателю' },
+  buyer_refund: { en: 'The refund to the buyer', ru: 'возврат покупателю' },
+  buyer_share: { en: 'The payout of the buyer’s share', ru: 'выплату доли покупателя' },
+  stray_refund: { en: 'The return of a stray payment', ru: 'возврат постороннего платежа' },
+  stray_accept: {
+    en: 'The payout of accepted stray funds to the seller',
+    ru: 'выплату принятых средств продавцу',
+  },
+  gas_topup: { en: 'The gas top-up of the deposit address', ru: 'пополнение газа для адреса депозита' },
+} as const;
+
+const PAYOUT_FAILURES = {
+  destination_mismatch: {
+    en: 'the recipient is not the address frozen in the deal',
+    ru: 'получатель не совпадает с адресом, зафиксированным в сделке',
+  },
+  destination_invalid: {
+    en: 'the recipient is not a valid EIP-55 address',
+    ru: 'адрес получателя не проходит проверку EIP-55',
+  },
+  fee_address_missing: {
+    en: 'no platform fee address (FEE_ADDRESS) is configured',
+    ru: 'не настроен адрес комиссии платформы (FEE_ADDRESS)',
+  },
+  chain_unavailable: {
+    en: 'the payout signer has no RPC endpoint for its chain',
+    ru: 'у подписчика выплат нет RPC-узла для этой сети',
+  },
+  token_paused: { en: 'the token contract is paused', ru: 'контракт токена приостановлен' },
+  sender_blacklisted: {
+    en: 'the token has blacklisted the deposit address',
+    ru: 'токен заблокировал адрес депозита',
+  },
+  insufficient_balance: {
+    en: 'the deposit address holds less than the payouts need',
+    ru: 'на адресе депозита меньше, чем нужно для выплат',
+  },
+  gas_tank_empty: {
+    en: 'the gas tank holds too little native coin; refill it',
+    ru: 'в газовом резерве недостаточно нативной монеты; пополните его',
+  },
+  reverted: { en: 'the transaction was mined but reverted', ru: 'транзакция попала в блок, но откатилась' },
+  insufficient_funds: {
+    en: 'the node refused the transaction for lack of funds',
+    ru: 'узел отклонил транзакцию из-за нехватки средств',
+  },
+} as const;
+
+type PayoutFailureKey = `payout_failed:${keyof typeof PAYOUT_RECORDS}:${keyof typeof PAYOUT_FAILURES}`;
+
+function payoutFailureMessages(locale: 'en' | 'ru'): Record<PayoutFailureKey, string> {
+  const out: Record<string, string> = {};
+  for (const [record, name] of Object.entries(PAYOUT_RECORDS)) {
+    for (const [failure, why] of Object.entries(PAYOUT_FAILURES)) {
+      out[`payout_failed:${record}:${failure}`] =
+        locale === 'en'
+          ? `${name.en} failed: ${why.en}. It is not retried until staff act.`
+          : `Не удалось выполнить ${name.ru}: ${why.ru}. Повторов не будет, пока сотрудники не вмешаются.`;
+    }
+  }
+  return out as Record<PayoutFailureKey, string>;
+}
+
+/**
+ * A `balance_drift:<chainId>:<token>:<onchain>:<ledger>` reason (the reconciliation job: the deposit
+ * address's balance differs from the ledger) as its message and parameters, or null for any other reason.
+ */
+export function balanceDriftMessage(
+  reason: string,
+): { key: 'balance_drift' | 'balance_drift_native'; params: Record<string, string> } | null {
+  const match = /^balance_drift:(\d+):(native|0x[0-9a-f]{40}):(-?\d+):(-?\d+)$/.exec(reason);
+  if (!match) return null;
+  const [, chainId = '', token = '', onchain = '', ledger = ''] = match;
+  return {
+    key: token === 'native' ? 'balance_drift_native' : 'balance_drift',
+    params: { chainId, token, onchain, ledger },
+  };
+}
+
 export const reviewMessages: Messages<
+  | PayoutFailureKey
   | 'title'
   | 'notForRole'
   | 'intro'
@@ -19,6 +106,8 @@ export const reviewMessages: Messages<
   | 'denylisted_sender'
   | 'funding_lost_after_progress'
   | 'funds_changed_after_close'
+  | 'balance_drift'
+  | 'balance_drift_native'
   | 'held'
   | 'due'
   | 'stray'
@@ -85,6 +174,7 @@ export const reviewMessages: Messages<
   | 'payout_address_missing'
 > = {
   en: {
+    ...payoutFailureMessages('en'),
     title: 'Review',
     notForRole: 'Review is for operators. Your account does not have that role.',
     intro: 'Deals flagged for review and payments that reached a deal but were not counted.',
@@ -105,6 +195,10 @@ export const reviewMessages: Messages<
     funding_lost_after_progress:
       'A payment the deal relied on was reversed on the chain (a reorganisation) after the deal moved on.',
     funds_changed_after_close: 'The money at the deposit address changed after the deal was settled.',
+    balance_drift:
+      'On chain {chainId}, the deposit address holds {onchain} base units of token {token}, but the ledger accounts for {ledger}: money arrived or left without a record.',
+    balance_drift_native:
+      'On chain {chainId}, the deposit address holds {onchain} base units of the native coin, but the ledger accounts for {ledger}: money arrived or left without a record.',
     held: 'Confirmed in escrow: {amount}',
     due: 'Due: {amount}',
     stray: 'Payments not counted',
@@ -173,6 +267,7 @@ export const reviewMessages: Messages<
     payout_address_missing: 'A party has not given an address to pay to.',
   },
   ru: {
+    ...payoutFailureMessages('ru'),
     title: 'Проверка',
     notForRole: 'Проверка доступна только операторам. У вашего аккаунта нет этой роли.',
     intro: 'Сделки, отмеченные для проверки, и платежи, которые пришли на сделку, но не были засчитаны.',
@@ -193,6 +288,10 @@ export const reviewMessages: Messages<
     funding_lost_after_progress:
       'Платёж, на котором держалась сделка, отменён в блокчейне (реорганизация) после того, как сделка продвинулась дальше.',
     funds_changed_after_close: 'Сумма на адресе депозита изменилась после расчёта по сделке.',
+    balance_drift:
+      'В сети {chainId} на адресе депозита {onchain} минимальных единиц токена {token}, а по учёту должно быть {ledger}: средства пришли или ушли без записи.',
+    balance_drift_native:
+      'В сети {chainId} на адресе депозита {onchain} минимальных единиц нативной монеты, а по учёту должно быть {ledger}: средства пришли или ушли без записи.',
     held: 'Подтверждено на эскроу: {amount}',
     due: 'К оплате: {amount}',
     stray: 'Незасчитанные платежи',

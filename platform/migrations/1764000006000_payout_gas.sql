@@ -1,0 +1,30 @@
+-- Up Migration
+
+-- What a mined payout transaction cost its sender (gas used × effective gas price), from its receipt:
+-- the native coin a deposit address spent on gas is part of its ledger. NULL until measured (the
+-- reconciliation job measures mined attempts that lack it).
+ALTER TABLE payout_attempts
+  ADD COLUMN gas_used numeric(78, 0) CHECK (gas_used >= 0),
+  ADD COLUMN effective_gas_price numeric(78, 0) CHECK (effective_gas_price >= 0),
+  ADD CONSTRAINT payout_attempts_gas_measured_together
+    CHECK ((gas_used IS NULL) = (effective_gas_price IS NULL));
+
+-- The last balance drift reported per deposit address and asset: the reconciliation job flags a deal
+-- again only when its drift changes, not on every run. A row is removed once chain and ledger agree.
+CREATE TABLE balance_drifts (
+  deal_id uuid NOT NULL REFERENCES deals (id),
+  chain_id integer NOT NULL,
+  -- 'native' or the token's lower-cased contract address.
+  token text NOT NULL,
+  onchain numeric(78, 0) NOT NULL,
+  ledger numeric(78, 0) NOT NULL,
+  reported_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (deal_id, chain_id, token)
+);
+
+-- Down Migration
+DROP TABLE balance_drifts;
+ALTER TABLE payout_attempts
+  DROP CONSTRAINT payout_attempts_gas_measured_together,
+  DROP COLUMN effective_gas_price,
+  DROP COLUMN gas_used;
