@@ -9,8 +9,9 @@ ALTER TABLE payout_attempts
   ADD CONSTRAINT payout_attempts_gas_measured_together
     CHECK ((gas_used IS NULL) = (effective_gas_price IS NULL));
 
--- The last balance drift reported per deposit address and asset: the reconciliation job flags a deal
--- again only when its drift changes, not on every run. A row is removed once chain and ledger agree.
+-- The last balance drift seen per deposit address and asset. A drift is flagged only when a later run
+-- sees the same difference again (a payment the pipeline has not recorded yet is not drift), and then
+-- once, not on every run. A row is removed once chain and ledger agree.
 CREATE TABLE balance_drifts (
   deal_id uuid NOT NULL REFERENCES deals (id),
   chain_id integer NOT NULL,
@@ -18,6 +19,8 @@ CREATE TABLE balance_drifts (
   token text NOT NULL,
   onchain numeric(78, 0) NOT NULL,
   ledger numeric(78, 0) NOT NULL,
+  -- Whether the deal was flagged for this difference (false: seen once, waiting for the next run).
+  flagged boolean NOT NULL DEFAULT false,
   reported_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (deal_id, chain_id, token)
 );

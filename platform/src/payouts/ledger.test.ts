@@ -185,9 +185,12 @@ describe('balance drifts', () => {
     const { dealId } = await depositDeal();
     const first = { dealId, chainId: 31337, token: TOKEN, onchain: 5n, ledger: 9n };
     await saveDrift(db.pool, first);
-    await saveDrift(db.pool, { ...first, onchain: 4n });
+    expect([...(await reportedDrifts(db.pool, [dealId])).values()]).toEqual([
+      { ...first, token, flagged: false },
+    ]);
+    await saveDrift(db.pool, { ...first, onchain: 4n, flagged: true });
     const reported = await reportedDrifts(db.pool, [dealId]);
-    expect([...reported.values()]).toEqual([{ ...first, token, onchain: 4n }]);
+    expect([...reported.values()]).toEqual([{ ...first, token, onchain: 4n, flagged: true }]);
     expect(reported.get(driftKey({ dealId, chainId: 31337, token: TOKEN }))).toBeDefined();
     await clearDrift(db.pool, first);
     expect((await reportedDrifts(db.pool, [dealId])).size).toBe(0);

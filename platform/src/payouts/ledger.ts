@@ -197,6 +197,8 @@ export interface BalanceDrift {
   token: string;
   onchain: bigint;
   ledger: bigint;
+  /** Whether the deal was flagged for it; a drift seen for the first time waits for the next run. */
+  flagged?: boolean;
 }
 
 export const driftKey = (d: Pick<BalanceDrift, 'dealId' | 'chainId' | 'token'>): string =>
@@ -211,7 +213,7 @@ export async function reportedDrifts(
   if (dealIds.length === 0) return out;
   const { rows } = await db.query({
     name: 'balance-drifts-of',
-    text: `SELECT deal_id, chain_id, token, onchain::text, ledger::text FROM balance_drifts
+    text: `SELECT deal_id, chain_id, token, onchain::text, ledger::text, flagged FROM balance_drifts
       WHERE deal_id = ANY($1::uuid[])`,
     values: [dealIds],
   });
@@ -222,20 +224,23 @@ export async function reportedDrifts(
       token: r.token,
       onchain: BigInt(r.onchain),
       ledger: BigInt(r.ledger),
+      flagged: r.flagged,
     };
     out.set(driftKey(drift), drift);
   }
   return out;
 }
 
-/** Remembers the drift just reported, replacing the previous one of the same address and asset. */
+/** Remembers the drift just seen (and whether the deal was flagged for it), replacing the previous one. */
 export async function saveDrift(db: Queryable, d: BalanceDrift): Promise<void> {
   await db.query({
     name: 'balance-drift-save',
-    text: `INSERT INTO balance_drifts (deal_id, chain_id, token, onchain, ledger) VALUES ($1, $2, lower($3), $4, $5)
+    text: `INSERT INTO balance_drifts (deal_id, chain_id, token, onchain, ledger, flagged)
+      VALUES ($1, $2, lower($3), $4, $5, $6)
       ON CONFLICT (deal_id, chain_id, token)
-      DO UPDATE SET onchain = EXCLUDED.onchain, ledger = EXCLUDED.ledger, reported_at = now()`,
-    values: [d.dealId, d.chainId, d.token, d.onchain.toString(), d.ledger.toString()],
+      DO UPDATE SET onchain = EXCLUDED.onchain, ledger = EXCLUDED.ledger, flagged = EXCLUDED.flagged,
+        reported_at = now()`,
+    values: [d.dealId, d.chainId, d.token, d.onchain.toString(), d.ledger.toString(), d.flagged ?? false],
   });
 }
 

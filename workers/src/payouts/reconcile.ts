@@ -237,8 +237,20 @@ async function reconcilePage(
       ledger: c.ledger.expected,
     };
     // The same unexplained difference is the same drift, even if money moved through the address since.
-    if (last && last.onchain - last.ledger === drift.onchain - drift.ledger) {
-      if (last.onchain !== drift.onchain) await saveDrift(deps.pool, drift);
+    const same = last !== undefined && last.onchain - last.ledger === drift.onchain - drift.ledger;
+    if (same && last.flagged) {
+      if (last.onchain !== drift.onchain) await saveDrift(deps.pool, { ...drift, flagged: true });
+      continue;
+    }
+    if (!same) {
+      // Seen for the first time (or changed): money the pipeline has not recorded yet looks like this,
+      // for as long as a scanner or the payments worker is behind. Only a difference that is still there
+      // at the next run is drift.
+      await saveDrift(deps.pool, { ...drift, flagged: false });
+      deps.logger.warn(
+        { dealId: drift.dealId, chainId: drift.chainId, token: drift.token },
+        'deposit address balance differs from the ledger; flagged if it still does at the next run',
+      );
       continue;
     }
     const where = {
@@ -254,7 +266,7 @@ async function reconcilePage(
     try {
       await deps.store.act(drift.dealId, { type: 'flag_review', reason: balanceDriftReason(drift) }, ACTOR);
       // Saved after the flag: a crash between them flags twice rather than never.
-      await saveDrift(deps.pool, drift);
+      await saveDrift(deps.pool, { ...drift, flagged: true });
       summary.flagged += 1;
       deps.logger.error(where, 'deposit address balance drifted from the ledger: deal flagged for review');
     } catch (err) {
