@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { benchApi } from '../bench/api.ts';
 import { benchApp } from '../bench/app.ts';
 import { benchAssist } from '../bench/assist.ts';
+import { benchPayouts } from '../bench/payouts.ts';
 import { benchScanner } from '../bench/scanner.ts';
 import { benchStore } from '../bench/store.ts';
 import { resolvePostgres, resolveRedis, type Service } from '../devstack/infra.ts';
@@ -16,6 +17,7 @@ const BENCHES: Record<string, (env: { databaseUrl: string; redisUrl: string }) =
   scanner: (env) => benchScanner(env),
   assist: (env) => benchAssist(env),
   app: (env) => benchApp(env),
+  payouts: (env) => benchPayouts(env),
 };
 
 const wanted = process.argv[2] ? [process.argv[2]] : Object.keys(BENCHES);
@@ -36,8 +38,8 @@ try {
   });
   services.push(postgres);
   log(`PostgreSQL: ${postgres.source}`);
-  // Only the API, scanner, assist and app benchmarks need Redis.
-  const redis = wanted.some((w) => w === 'api' || w === 'scanner' || w === 'assist' || w === 'app')
+  // Only the store benchmark does without Redis.
+  const redis = wanted.some((w) => w !== 'store')
     ? await resolveRedis({ dataDir: join(root, '.data', 'bench-redis'), persistent: false, log })
     : null;
   if (redis) {

@@ -3,6 +3,7 @@ import {
   apiConfigSchema,
   ConfigError,
   loadConfig,
+  needsPayoutApproval,
   registryFromConfig,
   scannerConfigSchema,
   workersConfigSchema,
@@ -140,6 +141,53 @@ describe('api configuration', () => {
     ).toEqual([expect.stringMatching(/^OPERATOR_TELEGRAM_IDS: /)]);
     expect(problemsOf(() => loadConfig('api', apiConfigSchema, { ...api, ADMIN_USER: 'root' }))).toEqual([
       expect.stringMatching(/^ADMIN_PASSWORD_HASH: ADMIN_USER and ADMIN_PASSWORD_HASH are set together/),
+    ]);
+  });
+});
+
+describe('PAYOUT_APPROVAL_THRESHOLD', () => {
+  const workers = { ...base, CHECKPOINT_SIGNING_KEY: 'k' };
+  const load = (value: string) =>
+    loadConfig('workers', workersConfigSchema, { ...workers, PAYOUT_APPROVAL_THRESHOLD: value })
+      .PAYOUT_APPROVAL_THRESHOLD;
+  const USDT = '0xdAC17F958D2ee523a2206206994597C13D831ec7';
+
+  it('reads base units per asset, with token addresses in any case, and gates only amounts above them', () => {
+    const thresholds = load(`{"1:${USDT}": "1000000000", "31337:native": "0"}`);
+    expect(thresholds).toEqual(
+      new Map([
+        [`1:${USDT.toLowerCase()}`, 1_000_000_000n],
+        ['31337:native', 0n],
+      ]),
+    );
+    const usdt = { chainId: 1, token: USDT };
+    expect(needsPayoutApproval(thresholds, usdt, 1_000_000_000n)).toBe(false);
+    expect(needsPayoutApproval(thresholds, usdt, 1_000_000_001n)).toBe(true);
+    expect(needsPayoutApproval(thresholds, { chainId: 31337, token: 'native' }, 1n)).toBe(true);
+    // An asset not listed, or no configuration at all: nothing waits.
+    expect(needsPayoutApproval(thresholds, { chainId: 56, token: 'native' }, 10n ** 30n)).toBe(false);
+    expect(needsPayoutApproval(undefined, usdt, 10n ** 30n)).toBe(false);
+    expect(loadConfig('workers', workersConfigSchema, workers).PAYOUT_APPROVAL_THRESHOLD).toBeUndefined();
+  });
+
+  it('names what is wrong: the JSON, a key, an amount, an asset listed twice', () => {
+    const problems = (value: string) =>
+      problemsOf(() =>
+        loadConfig('workers', workersConfigSchema, { ...workers, PAYOUT_APPROVAL_THRESHOLD: value }),
+      );
+    expect(problems('1000')).toEqual([expect.stringMatching(/^PAYOUT_APPROVAL_THRESHOLD: \(root\): /)]);
+    expect(problems('{')).toEqual(['PAYOUT_APPROVAL_THRESHOLD: must be valid JSON']);
+    expect(problems('{"eth:native": "1"}')).toEqual([
+      expect.stringMatching(/^PAYOUT_APPROVAL_THRESHOLD: eth:native: keys are "<chainId>:<token address>"/),
+    ]);
+    expect(problems('{"1:native": 5}')).toEqual([
+      'PAYOUT_APPROVAL_THRESHOLD: 1:native: must be base units as a decimal string, e.g. "1000000000"',
+    ]);
+    expect(problems('{"1:native": "1.5"}')).toEqual([
+      'PAYOUT_APPROVAL_THRESHOLD: 1:native: must be base units as a decimal string, e.g. "1000000000"',
+    ]);
+    expect(problems(`{"1:${USDT}": "1", "1:${USDT.toLowerCase()}": "2"}`)).toEqual([
+      `PAYOUT_APPROVAL_THRESHOLD: 1:${USDT.toLowerCase()}: the same asset is listed twice`,
     ]);
   });
 });

@@ -203,6 +203,52 @@ const workerRoles = z
     );
   });
 
+/**
+ * `PAYOUT_APPROVAL_THRESHOLD`: per asset, the largest payout leg the signer sends on its own, as JSON
+ * {"<chainId>:<token address | native>": "<base units>"}; a larger leg waits for an operator. Keys are
+ * normalised to `payoutApprovalKey`; amounts are decimal strings, since JSON numbers lose base units.
+ */
+const APPROVAL_UNITS = 'must be base units as a decimal string, e.g. "1000000000"';
+const payoutApprovalThreshold = json(
+  z.record(z.string(), z.string({ error: APPROVAL_UNITS }).regex(/^\d{1,78}$/, APPROVAL_UNITS)),
+).transform((thresholds, ctx): ReadonlyMap<string, bigint> => {
+  const byKey = new Map<string, bigint>();
+  for (const [key, units] of Object.entries(thresholds)) {
+    const match = /^(\d{1,10}):(native|0x[0-9a-fA-F]{40})$/.exec(key);
+    if (!match) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${key}: keys are "<chainId>:<token address>" or "<chainId>:native", e.g. "1:0xdac17f958d2ee523a2206206994597c13d831ec7"`,
+      });
+      return z.NEVER;
+    }
+    const normal = payoutApprovalKey(Number(match[1]), match[2] as string);
+    if (byKey.has(normal)) {
+      ctx.addIssue({ code: 'custom', message: `${key}: the same asset is listed twice` });
+      return z.NEVER;
+    }
+    byKey.set(normal, BigInt(units));
+  }
+  return byKey;
+});
+
+/** The key of an asset in PAYOUT_APPROVAL_THRESHOLD: `<chainId>:<token lower-case | native>`. */
+export const payoutApprovalKey = (chainId: number, token: string): string =>
+  `${chainId}:${token === 'native' ? 'native' : token.toLowerCase()}`;
+
+/**
+ * Whether a payout of `amount` in this asset must wait for an operator: it is above the asset's threshold.
+ * Assets the configuration does not name (or no configuration) need no approval.
+ */
+export function needsPayoutApproval(
+  thresholds: ReadonlyMap<string, bigint> | undefined,
+  asset: { chainId: number; token: string },
+  amount: bigint,
+): boolean {
+  const threshold = thresholds?.get(payoutApprovalKey(asset.chainId, asset.token));
+  return threshold !== undefined && amount > threshold;
+}
+
 export const registryConfigEnv = {
   /** Operator overrides of the asset registry, as JSON (see core/src/assets.ts); checked by createRegistry. */
   ASSET_REGISTRY: json(z.record(z.string(), z.unknown())).optional(),
@@ -282,8 +328,19 @@ export const workersConfigSchema = baseConfigSchema.extend({
     .optional(),
   /** Where the platform fee legs are paid (the payouts role). */
   FEE_ADDRESS: addressSchema.optional(),
+  /**
+   * The payouts role: the most a replacement of a stuck payout transaction bids per gas, in gwei (any
+   * chain). At the cap a stuck transaction is no longer replaced; it waits for fees to fall.
+   */
+  PAYOUT_MAX_FEE_PER_GAS_GWEI: z.coerce.number().positive().max(1_000_000).default(500),
   /** The payouts role checks its mnemonic derives this key, the one the API hands deposit addresses from. */
   DEPOSIT_XPUB: depositXpub.optional(),
+  /**
+   * The payouts role: per asset, payout legs above this many base units wait for an operator's approval
+   * (POST /api/admin/payouts/:id/approve). JSON {"<chainId>:<token address | native>": "<base units>"};
+   * unset, or an asset not listed: no approval needed.
+   */
+  PAYOUT_APPROVAL_THRESHOLD: payoutApprovalThreshold.optional(),
   /** Ed25519 key (base64 seed or PKCS#8 PEM) that signs activity-log checkpoints; kept out of the database. */
   CHECKPOINT_SIGNING_KEY: z.string().min(1),
   /** Append-only file the signed checkpoints go to. */

@@ -12,6 +12,7 @@ export * from './mirror/index.ts';
 export * from './outbox/relay.ts';
 export * from './outbox/write.ts';
 export * from './payments.ts';
+export * from './payouts/approve.ts';
 export * from './payouts/ledger.ts';
 export * from './payouts/store.ts';
 export * from './redis.ts';

@@ -25,6 +25,7 @@ import {
   startupOrExit,
 } from '@amanat/platform';
 import { Queue, Worker } from 'bullmq';
+import { parseGwei } from 'viem';
 import { CheckpointWriter } from './checkpoint-writer.ts';
 import { createDeadlineHandlers } from './deadlines/handlers.ts';
 import { checkHandlers, dispatch, type JobHandler } from './handlers.ts';
@@ -37,7 +38,7 @@ import {
 import { startNotificationsWorker } from './notifications/start.ts';
 import { createPaymentHandlers } from './payments/verify-payment.ts';
 import { loadPayoutKeys } from './payouts/keys.ts';
-import { startPayoutsWorker } from './payouts/start.ts';
+import { PAYOUTS_POOL_SIZE, startPayoutsWorker } from './payouts/start.ts';
 
 const { config, signingKey, registry, payoutKeys } = startupOrExit(() => {
   const cfg: WorkersConfig = loadConfig('workers', workersConfigSchema, process.env);
@@ -183,19 +184,35 @@ const llm = runs('llm')
     })
   : null;
 
-const payouts = payoutKeys
-  ? startPayoutsWorker({
-      pool,
-      store,
-      registry,
-      keys: payoutKeys,
-      feeAddress: config.FEE_ADDRESS ?? null,
-      logger,
-      connection: workerConnection,
-      prefix: config.REDIS_PREFIX,
-      workerOptions,
+// The signer gets a pool (and a store on it) of its own, sized for its runs: see PAYOUTS_POOL_SIZE.
+const payoutsPool = payoutKeys
+  ? createPool({
+      connectionString: config.DATABASE_URL,
+      schema: config.DATABASE_SCHEMA,
+      applicationName: 'amanat-payouts',
+      max: PAYOUTS_POOL_SIZE,
     })
   : null;
+const payouts =
+  payoutKeys && payoutsPool
+    ? startPayoutsWorker({
+        pool: payoutsPool,
+        store: new DealStore({
+          pool: payoutsPool,
+          storageMode: config.STORAGE_MODE,
+          onCommitted: outboxWaker(producer, config.REDIS_PREFIX),
+        }),
+        registry,
+        keys: payoutKeys,
+        feeAddress: config.FEE_ADDRESS ?? null,
+        maxFeePerGas: parseGwei(config.PAYOUT_MAX_FEE_PER_GAS_GWEI.toFixed(9)),
+        ...(config.PAYOUT_APPROVAL_THRESHOLD ? { approvalThresholds: config.PAYOUT_APPROVAL_THRESHOLD } : {}),
+        logger,
+        connection: workerConnection,
+        prefix: config.REDIS_PREFIX,
+        workerOptions,
+      })
+    : null;
 if (payouts) workers.push(payouts.worker);
 for (const w of workers)
   w.on('failed', (job, err) => logger.warn({ queue: w.name, jobId: job?.id, err }, 'job failed'));
@@ -250,6 +267,6 @@ onShutdown(logger, [
   ['checkpoints', async () => checkpoints?.stop()],
   ['health', () => new Promise((resolve) => health.close(resolve))],
   ['mirror', async () => mirror?.close()],
-  ['postgres', () => pool.end()],
+  ['postgres', () => Promise.all([pool.end(), payoutsPool?.end()])],
   ['redis', async () => Promise.all([producer.quit(), workerConnection.quit(), wakeSubscriber.quit()])],
 ]);

@@ -1,5 +1,12 @@
 import type { Actor, AssetRef, PaymentRecord } from '@amanat/core';
-import { DealStore, decideStrayFunds, type Pool, recordPayments } from '@amanat/platform';
+import {
+  DealStore,
+  decideStrayFunds,
+  holdForApproval,
+  type Pool,
+  payoutApprovalReason,
+  recordPayments,
+} from '@amanat/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ARBITRATOR_TG,
@@ -372,6 +379,7 @@ describe('stray funds', () => {
         strayPayments: [
           expect.objectContaining({ id: older.payment.id, classification: 'late', decision: null }),
         ],
+        awaitingApproval: [],
       },
     ]);
     const bad = await t.call('GET', '/api/admin/reviews?cursor=bm90LWEtY3Vyc29y', { token: operator });
@@ -626,5 +634,135 @@ describe('resolving a reorg after delivery', () => {
     });
     expect([res.status, res.body.code]).toEqual([409, 'funding_intact']);
     expect(await footprint(deal.id)).toEqual(before);
+  });
+});
+
+describe('approving a payout above the threshold', () => {
+  /**
+   * A released deal whose seller leg the payout signer held for approval: the leg awaits it and the deal
+   * is flagged with its reason, as workers/src/payouts/execute.ts leaves them.
+   */
+  async function heldRelease(s = seller) {
+    const deal = await awaitingPayment(s);
+    await pay(deal, { amount: PRICE });
+    const confirmed = await post(`/api/deals/${deal.id}/confirm`, buyer);
+    expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
+    const { rows } = await t.db.pool.query(
+      `SELECT id::text AS id, kind, cause FROM payout_legs WHERE deal_id = $1 ORDER BY id`,
+      [deal.id],
+    );
+    const legs = Object.fromEntries(rows.map((r) => [r.kind, r])) as Record<
+      string,
+      { id: string; cause: string }
+    >;
+    const held = legs.seller as { id: string; cause: string };
+    expect(await holdForApproval(t.db.pool, BigInt(held.id))).toBe(true);
+    await t.api.ctx.store.act(
+      deal.id,
+      { type: 'flag_review', reason: payoutApprovalReason(held.id) },
+      SYSTEM,
+    );
+    return { deal, held, fee: legs.fee as { id: string } };
+  }
+
+  const approve = (id: string, body: unknown, token = operator, headers?: Record<string, string>) =>
+    post(`/api/admin/payouts/${id}/approve`, token, body, headers);
+
+  it('lists the held payout; refuses non-operators, a party operator, unknown and unheld payouts', async () => {
+    const { deal, held, fee } = await heldRelease();
+    const listed = await t.call('GET', '/api/admin/reviews?limit=100', { token: operator });
+    const item = listed.body.items.find((i: { deal: { id: string } }) => i.deal.id === deal.id);
+    expect(item.deal.reviewReasons).toEqual([`payout_approval_required:${held.id}`]);
+    expect(item.awaitingApproval).toEqual([
+      {
+        id: held.id,
+        kind: 'seller',
+        chainId: 31337,
+        token: USDT,
+        recipient: PAYOUT,
+        amount: (PRICE - FEE).toString(),
+        cause: held.cause,
+      },
+    ]);
+
+    const before = await footprint(deal.id);
+    for (const token of [seller, buyer, arbitrator, outsider]) {
+      const res = await approve(held.id, { note: 'x' }, token);
+      expect([res.status, res.body.code]).toEqual([403, 'operator_only']);
+    }
+    const missing = await approve('999999999999', { note: 'x' });
+    expect([missing.status, missing.body.code]).toEqual([404, 'payout_not_found']);
+    const badId = await approve('leg-1', { note: 'x' });
+    expect([badId.status, badId.body.code]).toEqual([400, 'validation_failed']);
+    const noNote = await approve(held.id, { note: ' ' });
+    expect([noNote.status, noNote.body.code]).toEqual([400, 'validation_failed']);
+    const unheld = await approve(fee.id, { note: 'x' });
+    expect([unheld.status, unheld.body.code]).toEqual([409, 'payout_not_awaiting_approval']);
+    expect(await footprint(deal.id)).toEqual(before);
+
+    const own = await heldRelease(operator);
+    const ownBefore = await footprint(own.deal.id);
+    const refused = await approve(own.held.id, { note: 'my own money' });
+    expect([refused.status, refused.body.code]).toEqual([403, 'operator_is_party']);
+    expect(await footprint(own.deal.id)).toEqual(ownBefore);
+  });
+
+  it('approves once: the leg is pending again, the approval is logged, the cause is queued anew', async () => {
+    const { deal, held } = await heldRelease();
+    const version = (await t.api.ctx.store.get(deal.id))?.version;
+    const stale = await approve(held.id, { note: 'x', version: (version as number) - 1 });
+    expect([stale.status, stale.body.code]).toEqual([409, 'version_conflict']);
+
+    const headers = { 'Idempotency-Key': `approve-${held.id}` };
+    const res = await approve(
+      held.id,
+      { note: 'Seller confirmed the address by phone', version },
+      operator,
+      headers,
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.payout).toMatchObject({
+      id: held.id,
+      kind: 'seller',
+      recipient: PAYOUT,
+      amount: (PRICE - FEE).toString(),
+      status: 'pending',
+    });
+    expect(res.body.deal).toMatchObject({ state: 'releasing', needsReview: false, reviewReasons: [] });
+    expect((await legsOf(deal.id)).map((l) => `${l.kind}:${l.status}`)).toEqual([
+      'seller:pending',
+      'fee:pending',
+    ]);
+    expect(await payoutJobs(deal.id)).toEqual([
+      {
+        name: 'execute-payout',
+        job_id: `${deal.id}-${held.cause}`,
+        payload: { dealId: deal.id, cause: held.cause },
+      },
+      {
+        name: 'execute-payout',
+        job_id: `${deal.id}-${held.cause}-approved-${held.id}`,
+        payload: { dealId: deal.id, cause: held.cause },
+      },
+    ]);
+    const entry = (await activity(deal.id)).at(-1);
+    expect(entry).toMatchObject({
+      action: 'approve_payout',
+      stateBefore: 'releasing',
+      stateAfter: 'releasing',
+      facts: { leg: held.id, kind: 'seller', amount: (PRICE - FEE).toString(), recipient: PAYOUT },
+    });
+    expect(entry?.actor).toMatchObject({ kind: 'user', role: 'operator' });
+
+    const replay = await approve(
+      held.id,
+      { note: 'Seller confirmed the address by phone', version },
+      operator,
+      headers,
+    );
+    expect([replay.status, replay.headers.get('idempotent-replayed')]).toEqual([200, 'true']);
+    const again = await approve(held.id, { note: 'again' });
+    expect([again.status, again.body.code]).toEqual([409, 'payout_not_awaiting_approval']);
+    expect(await payoutJobs(deal.id)).toHaveLength(2);
   });
 });

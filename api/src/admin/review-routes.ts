@@ -1,9 +1,12 @@
 import { type Actor, isDomainError } from '@amanat/core';
 import {
+  approvePayoutBody,
+  approvePayoutResultSchema,
   clearReviewBody,
   dealIdParams,
   dealPaymentParams,
   type PendingPayout,
+  payoutIdParams,
   resolveReviewBody,
   resolveReviewResultSchema,
   reviewDealResultSchema,
@@ -12,7 +15,15 @@ import {
   strayDecisionBody,
   strayDecisionResultSchema,
 } from '@amanat/core/api';
-import { type DealRecord, decideStrayFunds, listReviews, type StrayPayout } from '@amanat/platform';
+import {
+  approvePayout,
+  type DealRecord,
+  dealOfPayoutLeg,
+  decideStrayFunds,
+  type HeldPayout,
+  listReviews,
+  type StrayPayout,
+} from '@amanat/platform';
 import type { ApiContext } from '../context.ts';
 import { dealView, linkConfigOf, loadNames, paymentView } from '../deals/view.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
@@ -21,7 +32,8 @@ import { type Caller, defineRoute, type RouteDef } from '../http/route.ts';
 
 /**
  * Operator actions for deals that need a human: clear a review flag, decide stray funds (late,
- * foreign-asset or denylisted payments), and settle a deal whose funding was lost after it moved on.
+ * foreign-asset or denylisted payments), settle a deal whose funding was lost after it moved on, and
+ * approve a payout above PAYOUT_APPROVAL_THRESHOLD.
  * Every action goes through core's state machine in the deal's one version-checked write, so it lands in
  * the hash-chained activity log, and any payout it decides is recorded as pending with its payout job.
  */
@@ -33,6 +45,9 @@ const REVIEW_STATUS: Record<string, number> = {
   payment_not_stray: 409,
   stray_funds_already_decided: 409,
   payment_changed: 409,
+  payout_not_found: 404,
+  payout_not_awaiting_approval: 409,
+  operator_is_party: 403,
 };
 
 const asApiError = (err: unknown): unknown => {
@@ -76,8 +91,9 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
       summary: 'Deals that need an operator (operators)',
       description:
         'Deals flagged for review with their reasons, and deals holding stray funds (late, foreign-asset or ' +
-        'denylisted payments) that nobody has decided yet, newest first. Each comes with all its stray ' +
-        'payments and the decision taken on each, if any. Cursor pagination: pass `nextCursor` as `cursor`.',
+        'denylisted payments) that nobody has decided yet, and deals with payouts waiting for approval, newest ' +
+        'first. Each comes with all its stray payments and the decision taken on each, if any, and its ' +
+        'payouts awaiting approval. Cursor pagination: pass `nextCursor` as `cursor`.',
       tag: 'admin',
       auth: 'user',
       operatorOnly: true,
@@ -100,6 +116,7 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
               classification: p.classification,
               decision: p.decision,
             })),
+            awaitingApproval: item.awaitingApproval.map(heldPayoutView),
           })),
           nextCursor: page.next ? encodeCursor(page.next) : null,
         };
@@ -216,8 +233,61 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
         };
       },
     }),
+    defineRoute({
+      method: 'post',
+      path: '/api/admin/payouts/:id/approve',
+      operationId: 'approvePayout',
+      summary: 'Approve a payout above the approval threshold (operators)',
+      description:
+        'Payouts above PAYOUT_APPROVAL_THRESHOLD (per asset) wait for an operator: the payout signer holds ' +
+        'them as awaiting approval and flags the deal (`payout_approval_required:<id>`). Approving one puts ' +
+        "it back in the signer's queue and logs the approval, with the note, in the deal's activity log; " +
+        'when the only review reasons left were such approvals, the flag is lowered too. The deal is not ' +
+        "otherwise changed. `version` is the deal's. Refused: no such payout (404), a payout not awaiting " +
+        'approval (409 payout_not_awaiting_approval), an operator who is a party of the deal (403).',
+      tag: 'admin',
+      auth: 'user',
+      operatorOnly: true,
+      params: payoutIdParams,
+      body: approvePayoutBody,
+      response: approvePayoutResultSchema,
+      errors: [403, 404, 409, 422],
+      handler: async ({ params, body, caller }) => {
+        const dealId = await dealOfPayoutLeg(ctx.pool, params.id);
+        if (!dealId) throw new ApiError(404, 'payout_not_found', 'No such payout');
+        const actor = await operatorOn(dealId, caller);
+        const result = await approvePayout(ctx.store, {
+          dealId,
+          legId: params.id,
+          actor,
+          note: body.note,
+          ...versionOpt(body.version),
+        }).catch((err) => {
+          throw asApiError(err);
+        });
+        return {
+          deal: await view(result.deal),
+          payout: {
+            ...heldPayoutView(result.payout),
+            status: 'pending' as const,
+            approvedBy: result.payout.approvedBy,
+            approvedAt: result.payout.approvedAt.toISOString(),
+          },
+        };
+      },
+    }),
   ];
 }
+
+const heldPayoutView = (p: HeldPayout) => ({
+  id: p.id,
+  kind: p.kind,
+  chainId: p.chainId,
+  token: p.token,
+  recipient: p.recipient,
+  amount: p.amount.toString(),
+  cause: p.cause,
+});
 
 const strayPayoutView = (p: StrayPayout): PendingPayout => ({
   kind: p.kind,

@@ -96,13 +96,26 @@ const SAMPLE_ACTIONS: Record<DealActionType, DealAction> = {
     note: 'sender confirmed the address by signed message',
   },
   resolve_review: { type: 'resolve_review', outcome: { kind: 'refund' }, note: 'reorg after delivery' },
+  approve_payout: {
+    type: 'approve_payout',
+    leg: '42',
+    kind: 'seller',
+    amount: 5_000_000_000n,
+    recipient: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+    note: 'seller confirmed the address by phone',
+    closesReview: false,
+  },
 };
 
 const ALL: ActorRole[] = ['seller', 'buyer', 'arbitrator', 'operator', 'system'];
 const PARTIES: ActorRole[] = ['seller', 'buyer'];
 const ANY_STATE = 'flag_review/clear_review are allowed in every state';
 /** Stray funds can reach any deal that has a deposit address; an operator decides them in any such state. */
-const STRAY: Partial<Record<DealActionType, ActorRole[]>> = { decide_stray_funds: ['operator'] };
+const STRAY: Partial<Record<DealActionType, ActorRole[]>> = {
+  decide_stray_funds: ['operator'],
+  // Payouts (the deal's own or stray funds') exist only once there is a deposit address.
+  approve_payout: ['operator'],
+};
 /** A deal holding its money undecided can be settled by an operator when its funding was lost. */
 const HOLDING: Partial<Record<DealActionType, ActorRole[]>> = { ...STRAY, resolve_review: ['operator'] };
 
@@ -588,6 +601,28 @@ describe('operator review actions', () => {
       'action_not_allowed_in_state',
     );
   });
+
+  it('approving a payout changes no state; it lowers the flag only when storage says it was its last reason', () => {
+    const approve = SAMPLE_ACTIONS.approve_payout as Extract<DealAction, { type: 'approve_payout' }>;
+    const flagged = deal({ state: 'releasing', funding: 'funded', confirmed: 100n, needsReview: true });
+    const kept = decide(flagged, approve, actors.operator, T0);
+    expect([kept.to, kept.payout, kept.next, kept.reviewReasons]).toEqual(['releasing', null, flagged, []]);
+    const closed = decide(flagged, { ...approve, closesReview: true }, actors.operator, T0);
+    expect([closed.to, closed.next.needsReview]).toEqual(['releasing', false]);
+    // Not flagged (an operator cleared it first): nothing to lower, and the approval still goes through.
+    const unflagged = { ...flagged, needsReview: false };
+    expect(decide(unflagged, { ...approve, closesReview: true }, actors.operator, T0).next).toEqual(
+      unflagged,
+    );
+    expect(codeOf(() => decide(flagged, { ...approve, note: ' ' }, actors.operator, T0))).toBe(
+      'reason_required',
+    );
+    expect(codeOf(() => decide(flagged, { ...approve, amount: 0n }, actors.operator, T0))).toBe(
+      'payout_amount_invalid',
+    );
+    expect(codeOf(() => decide(flagged, approve, actors.system, T0))).toBe('actor_not_permitted');
+    expect(codeOf(() => decide(deal(), approve, actors.operator, T0))).toBe('action_not_allowed_in_state');
+  });
 });
 
 describe('random action sequences', () => {
@@ -630,6 +665,7 @@ describe('random action sequences', () => {
         decision: fc.constantFrom('refund' as const, 'accept' as const),
       })
       .map((over) => ({ ...SAMPLE_ACTIONS.decide_stray_funds, ...over }) as DealAction),
+    fc.boolean().map((closesReview) => ({ ...SAMPLE_ACTIONS.approve_payout, closesReview }) as DealAction),
   );
   const stepArb = fc.record({
     action: actionArb,
@@ -656,6 +692,11 @@ describe('random action sequences', () => {
           if (TERMINAL_STATES.includes(d.state)) expect(t.to).toBe(d.state);
           // Stray funds never touch the deal: their payout is their own.
           if (step.action.type === 'decide_stray_funds') expect(t.next).toEqual(d);
+          // An approval moves no state and decides no money; at most it lowers the flag.
+          if (step.action.type === 'approve_payout') {
+            expect([t.to, t.payout]).toEqual([d.state, null]);
+            expect(t.next).toEqual({ ...d, needsReview: d.needsReview && !step.action.closesReview });
+          }
           if (t.to === 'refunded' && d.state !== 'refunded' && d.state !== 'refunding') {
             // Straight to refunded only when an operator closes a deal that holds nothing any more.
             expect([step.action.type, d.confirmed]).toEqual(['resolve_review', 0n]);

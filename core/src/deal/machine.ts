@@ -124,7 +124,23 @@ export type DealAction =
    * An operator settles a deal whose funding was lost after it moved on (a reorg after delivery): what
    * is confirmed now is released to the seller or refunded to the buyer, and the review is closed.
    */
-  | { type: 'resolve_review'; outcome: { kind: 'release' } | { kind: 'refund' }; note: string };
+  | { type: 'resolve_review'; outcome: { kind: 'release' } | { kind: 'refund' }; note: string }
+  /**
+   * An operator approves one payout leg that was above PAYOUT_APPROVAL_THRESHOLD; storage moves the leg
+   * back to pending and queues its payout again. Changes no state. `closesReview` is storage's finding
+   * that the deal's only review reasons are approvals this one completes, so the flag goes down with it.
+   */
+  | {
+      type: 'approve_payout';
+      /** The payout leg's id. */
+      leg: string;
+      kind: string;
+      amount: bigint;
+      /** null for the platform's fee (its address is configuration). */
+      recipient: string | null;
+      note: string;
+      closesReview: boolean;
+    };
 
 export type DealActionType = DealAction['type'];
 
@@ -180,6 +196,8 @@ export const ACTION_RULES: Record<
   decide_stray_funds: { actors: ['operator'], from: DEAL_STATES.filter((s) => s !== 'draft') },
   // The states that hold the deal's money undecided; a lost funding there flags the deal.
   resolve_review: { actors: ['operator'], from: ['funded', 'delivered', 'disputed'] },
+  // Payouts are decided only once a deal has a deposit address; stray funds can be paid long after.
+  approve_payout: { actors: ['operator'], from: DEAL_STATES.filter((s) => s !== 'draft') },
 };
 
 /** How the API should answer each rejection: 403 forbidden, 409 conflict, 422 invalid. */
@@ -205,6 +223,7 @@ export const DEAL_ERROR_KIND = {
   reason_required: 'invalid',
   split_amount_invalid: 'invalid',
   stray_amount_invalid: 'invalid',
+  payout_amount_invalid: 'invalid',
   foreign_asset_not_acceptable: 'invalid',
   denylisted_funds_not_acceptable: 'invalid',
 } as const satisfies Record<string, 'forbidden' | 'conflict' | 'invalid'>;
@@ -480,6 +499,12 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
         if (!deal.payoutAddressSet)
           reject('address_required', 'The seller has not given a payout address to accept funds to');
       }
+      break;
+    }
+    case 'approve_payout': {
+      requireText(action.note, 'A note');
+      if (action.amount <= 0n) reject('payout_amount_invalid', 'Only a payout of more than zero is approved');
+      if (action.closesReview && deal.needsReview) next.needsReview = false;
       break;
     }
     case 'resolve_review': {

@@ -596,6 +596,25 @@ const BODIES: Record<string, (c: Ctx) => Localized> = {
           ru: `Сотрудники Amanat решили вернуть отправителю ${what.ru}, не засчитанный в сделку.`,
         };
   },
+  approve_payout: (c) => {
+    const units = amountFact(c.facts.amount);
+    const ref = c.facts.asset as { chainId?: unknown; token?: unknown } | undefined;
+    const asset =
+      ref && typeof ref.chainId === 'number' && typeof ref.token === 'string'
+        ? c.input.assetOf?.({ chainId: ref.chainId, token: ref.token })
+        : undefined;
+    const amount: Localized | null =
+      units !== null && asset ? { en: money(units, asset, 'en'), ru: money(units, asset, 'ru') } : null;
+    return amount
+      ? {
+          en: `Amanat staff approved the payout of ${amount.en}; it is being sent now.`,
+          ru: `Сотрудники Amanat одобрили выплату ${amount.ru}; она отправляется.`,
+        }
+      : {
+          en: 'Amanat staff approved a payout; it is being sent now.',
+          ru: 'Сотрудники Amanat одобрили выплату; она отправляется.',
+        };
+  },
   resolve_review: (c) => {
     const { kind } = resolveOutcome(c);
     if (c.input.stateAfter === 'refunded') {
@@ -772,6 +791,19 @@ export function balanceDriftText(reason: string): Localized | null {
   };
 }
 
+/**
+ * The text of a `payout_approval_required:<leg id>` review reason (a payout above
+ * PAYOUT_APPROVAL_THRESHOLD waits for an operator), or null for any other reason.
+ */
+export function payoutApprovalText(reason: string): Localized | null {
+  const match = /^payout_approval_required:(\d+)$/.exec(reason);
+  if (!match) return null;
+  return {
+    en: `Payout #${match[1]} is above the approval threshold and waits for an operator to approve it on the review screen.`,
+    ru: `Выплата №${match[1]} превышает порог одобрения и ждёт, пока оператор одобрит её на экране проверок.`,
+  };
+}
+
 const REVIEW_HEADING: Localized = { en: 'Review needed', ru: 'Нужна проверка' };
 const REVIEW_REASON_WORD: Localized = { en: 'Reason', ru: 'Причина' };
 const REVIEW_NO_REASON: Localized = {
@@ -799,6 +831,7 @@ export function reviewAlertText(input: ReviewAlertInput, locale: Locale): DealNo
     const known =
       (Object.hasOwn(REVIEW_REASONS, reason) ? REVIEW_REASONS[reason] : undefined) ??
       payoutFailureText(reason) ??
+      payoutApprovalText(reason) ??
       balanceDriftText(reason);
     return `• ${known ? known[locale] : `${REVIEW_REASON_WORD[locale]}: «${userText(reason, QUOTE_MAX)}»`}`;
   });

@@ -185,12 +185,21 @@ describe('balance drifts', () => {
     const { dealId } = await depositDeal();
     const first = { dealId, chainId: 31337, token: TOKEN, onchain: 5n, ledger: 9n };
     await saveDrift(db.pool, first);
-    expect([...(await reportedDrifts(db.pool, [dealId])).values()]).toEqual([
-      { ...first, token, flagged: false },
-    ]);
-    await saveDrift(db.pool, { ...first, onchain: 4n, flagged: true });
+    const [seen] = [...(await reportedDrifts(db.pool, [dealId])).values()];
+    expect(seen).toEqual({ ...first, token, flagged: false, seenAt: expect.any(Date) });
+    // The same difference (4 − 8 = 5 − 9) keeps when it was first seen; another one starts again.
+    await saveDrift(db.pool, { ...first, onchain: 4n, ledger: 8n, flagged: true });
     const reported = await reportedDrifts(db.pool, [dealId]);
-    expect([...reported.values()]).toEqual([{ ...first, token, onchain: 4n, flagged: true }]);
+    expect([...reported.values()]).toEqual([
+      { ...first, token, onchain: 4n, ledger: 8n, flagged: true, seenAt: seen?.seenAt },
+    ]);
+    await db.pool.query(
+      `UPDATE balance_drifts SET reported_at = now() - interval '1 hour' WHERE deal_id = $1`,
+      [dealId],
+    );
+    await saveDrift(db.pool, { ...first, onchain: 1n });
+    const changed = [...(await reportedDrifts(db.pool, [dealId])).values()][0];
+    expect(Date.now() - (changed?.seenAt?.getTime() ?? 0)).toBeLessThan(30 * 60_000);
     expect(reported.get(driftKey({ dealId, chainId: 31337, token: TOKEN }))).toBeDefined();
     await clearDrift(db.pool, first);
     expect((await reportedDrifts(db.pool, [dealId])).size).toBe(0);

@@ -197,8 +197,10 @@ export interface BalanceDrift {
   token: string;
   onchain: bigint;
   ledger: bigint;
-  /** Whether the deal was flagged for it; a drift seen for the first time waits for the next run. */
+  /** Whether the deal was flagged for it; a drift seen for the first time waits for a later run. */
   flagged?: boolean;
+  /** When this difference (on-chain − ledger) was first seen. */
+  seenAt?: Date;
 }
 
 export const driftKey = (d: Pick<BalanceDrift, 'dealId' | 'chainId' | 'token'>): string =>
@@ -213,7 +215,7 @@ export async function reportedDrifts(
   if (dealIds.length === 0) return out;
   const { rows } = await db.query({
     name: 'balance-drifts-of',
-    text: `SELECT deal_id, chain_id, token, onchain::text, ledger::text, flagged FROM balance_drifts
+    text: `SELECT deal_id, chain_id, token, onchain::text, ledger::text, flagged, reported_at FROM balance_drifts
       WHERE deal_id = ANY($1::uuid[])`,
     values: [dealIds],
   });
@@ -225,6 +227,7 @@ export async function reportedDrifts(
       onchain: BigInt(r.onchain),
       ledger: BigInt(r.ledger),
       flagged: r.flagged,
+      seenAt: r.reported_at,
     };
     out.set(driftKey(drift), drift);
   }
@@ -239,7 +242,9 @@ export async function saveDrift(db: Queryable, d: BalanceDrift): Promise<void> {
       VALUES ($1, $2, lower($3), $4, $5, $6)
       ON CONFLICT (deal_id, chain_id, token)
       DO UPDATE SET onchain = EXCLUDED.onchain, ledger = EXCLUDED.ledger, flagged = EXCLUDED.flagged,
-        reported_at = now()`,
+        -- When this difference was first seen: kept while the difference stays the same.
+        reported_at = CASE WHEN balance_drifts.onchain - balance_drifts.ledger = EXCLUDED.onchain - EXCLUDED.ledger
+          THEN balance_drifts.reported_at ELSE now() END`,
     values: [d.dealId, d.chainId, d.token, d.onchain.toString(), d.ledger.toString(), d.flagged ?? false],
   });
 }

@@ -55,6 +55,8 @@ export interface GasTopup {
   status: PayoutRecordStatus;
   failure: string | null;
   txHash: string | null;
+  /** The signed transaction the node refused for lack of funds, for a top-up made for it; null for the cause's first. */
+  forTxHash: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -71,6 +73,8 @@ export interface PayoutAttempt {
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
   status: PayoutAttemptStatus;
+  /** The chain's head when a node first accepted it; null until then. */
+  broadcastBlock: bigint | null;
   createdAt: Date;
 }
 
@@ -123,6 +127,7 @@ const topupFromRow = (r: Row): GasTopup => ({
   status: r.status,
   failure: r.failure,
   txHash: r.tx_hash,
+  forTxHash: r.for_tx_hash,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -142,6 +147,7 @@ const attemptFromRow = (r: Row): PayoutAttempt => ({
   maxFeePerGas: BigInt(r.max_fee_per_gas),
   maxPriorityFeePerGas: BigInt(r.max_priority_fee_per_gas),
   status: r.status,
+  broadcastBlock: r.broadcast_block === null ? null : BigInt(r.broadcast_block),
   createdAt: r.created_at,
 });
 
@@ -169,13 +175,25 @@ export async function payoutLegsOfForUpdate(
   return rows.map(legFromRow);
 }
 
+/** The cause's first top-up, sized before its legs were sent (not one made for a refused transaction). */
 export async function gasTopupOf(db: Queryable, dealId: string, cause: string): Promise<GasTopup | null> {
   const { rows } = await db.query({
     name: 'gas-topup-of',
-    text: 'SELECT * FROM gas_topups WHERE deal_id = $1 AND cause = $2',
+    text: 'SELECT * FROM gas_topups WHERE deal_id = $1 AND cause = $2 AND for_tx_hash IS NULL',
     values: [dealId, cause],
   });
   return rows[0] ? topupFromRow(rows[0]) : null;
+}
+
+/** The cause's top-ups made for refused transactions that are not final yet (each is seen to the end). */
+export async function openTxGasTopupsOf(db: Queryable, dealId: string, cause: string): Promise<GasTopup[]> {
+  const { rows } = await db.query({
+    name: 'gas-topups-open-for-tx',
+    text: `SELECT * FROM gas_topups WHERE deal_id = $1 AND cause = $2 AND for_tx_hash IS NOT NULL
+       AND status NOT IN ('confirmed', 'failed') ORDER BY id`,
+    values: [dealId, cause],
+  });
+  return rows.map(topupFromRow);
 }
 
 export interface NewGasTopup {
@@ -184,27 +202,47 @@ export interface NewGasTopup {
   chainId: number;
   address: string;
   amount: bigint;
+  /** The signed transaction the node refused for lack of funds; absent for the cause's first top-up. */
+  forTxHash?: string;
 }
 
 /**
- * The top-up of (deal, cause), created if it does not exist. A second call returns the first row as it
- * is, whatever amount it asks for: the top-up that may already be on its way is the one that counts.
+ * The top-up of (deal, cause), or of one refused transaction (`forTxHash`), created if it does not exist.
+ * A second call returns the first row as it is, whatever amount it asks for: the top-up that may already
+ * be on its way is the one that counts.
  */
 export async function insertGasTopup(db: Queryable, topup: NewGasTopup): Promise<GasTopup> {
-  const { rows } = await db.query({
-    name: 'gas-topup-insert',
-    text: `WITH ins AS (
-         INSERT INTO gas_topups (deal_id, cause, chain_id, address, amount) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (deal_id, cause) DO NOTHING
-         RETURNING *
-       )
-       SELECT * FROM ins UNION ALL SELECT * FROM gas_topups WHERE deal_id = $1 AND cause = $2`,
-    values: [topup.dealId, topup.cause, topup.chainId, topup.address, topup.amount.toString()],
-  });
-  // The statement's snapshot hides a row a concurrent insert committed while ON CONFLICT waited for it;
-  // a second statement sees it.
+  const values = [topup.dealId, topup.cause, topup.chainId, topup.address, topup.amount.toString()];
+  const found = async (): Promise<GasTopup | null> => {
+    if (topup.forTxHash === undefined) return gasTopupOf(db, topup.dealId, topup.cause);
+    const { rows } = await db.query({
+      name: 'gas-topup-for-tx',
+      text: 'SELECT * FROM gas_topups WHERE for_tx_hash = lower($1)',
+      values: [topup.forTxHash],
+    });
+    return rows[0] ? topupFromRow(rows[0]) : null;
+  };
+  const { rows } =
+    topup.forTxHash === undefined
+      ? await db.query({
+          name: 'gas-topup-insert',
+          text: `INSERT INTO gas_topups (deal_id, cause, chain_id, address, amount) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (deal_id, cause) WHERE for_tx_hash IS NULL DO NOTHING
+             RETURNING *`,
+          values,
+        })
+      : await db.query({
+          name: 'gas-topup-insert-for-tx',
+          text: `INSERT INTO gas_topups (deal_id, cause, chain_id, address, amount, for_tx_hash)
+             VALUES ($1, $2, $3, $4, $5, lower($6))
+             ON CONFLICT (for_tx_hash) WHERE for_tx_hash IS NOT NULL DO NOTHING
+             RETURNING *`,
+          values: [...values, topup.forTxHash],
+        });
   if (rows[0]) return topupFromRow(rows[0]);
-  const existing = await gasTopupOf(db, topup.dealId, topup.cause);
+  // A separate statement: the INSERT's snapshot hides a row a concurrent insert committed while ON
+  // CONFLICT waited for it.
+  const existing = await found();
   if (!existing)
     throw new Error(`gas top-up of ${topup.dealId}/${topup.cause} was neither inserted nor found`);
   return existing;
@@ -331,11 +369,58 @@ export async function attemptsOf(
   return rows.map(attemptFromRow);
 }
 
-/** An attempt the node accepted: signed → broadcast (a mined or replaced one stays as it is). */
-export async function markAttemptBroadcast(db: Queryable, attemptId: bigint): Promise<void> {
+/**
+ * An attempt the node accepted: signed → broadcast (a mined or replaced one stays as it is), with the
+ * chain's head the first time, which the stuck-transaction rule counts blocks from.
+ */
+export async function markAttemptBroadcast(db: Queryable, attemptId: bigint, head?: bigint): Promise<void> {
   await db.query({
     name: 'payout-attempt-broadcast',
-    text: `UPDATE payout_attempts SET status = 'broadcast' WHERE id = $1 AND status = 'signed'`,
+    text: `UPDATE payout_attempts
+       SET status = CASE WHEN status = 'signed' THEN 'broadcast' ELSE status END,
+         broadcast_block = COALESCE(broadcast_block, $2)
+       WHERE id = $1 AND status IN ('signed', 'broadcast')`,
+    values: [attemptId.toString(), head?.toString() ?? null],
+  });
+}
+
+/**
+ * Stores a replacement of a record's live attempt (the same nonce, higher fees), in the caller's
+ * transaction: the old one becomes 'replaced' first, since the live-nonce index allows one live attempt.
+ */
+export async function insertReplacementAttempt(
+  client: PoolClient,
+  replacedId: bigint,
+  a: NewPayoutAttempt,
+): Promise<PayoutAttempt> {
+  const { rowCount } = await client.query({
+    name: 'payout-attempt-replaced',
+    text: `UPDATE payout_attempts SET status = 'replaced' WHERE id = $1 AND status IN ('signed', 'broadcast')`,
+    values: [replacedId.toString()],
+  });
+  if (rowCount !== 1) throw new Error(`payout attempt ${replacedId} is not live: it cannot be replaced`);
+  return insertPayoutAttempt(client, a);
+}
+
+/**
+ * The attempt the chain mined, of all the record's attempts under its nonce (a replaced one may be the
+ * one that got in): it becomes 'mined' and every other one 'replaced', in the caller's transaction.
+ */
+export async function markAttemptMined(
+  client: PoolClient,
+  record: PayoutRecordRef,
+  attemptId: bigint,
+): Promise<void> {
+  const { attemptColumn } = sqlOf(record.table);
+  // Two statements, others first: the live-nonce index is checked row by row.
+  await client.query({
+    name: `payout-attempt-others-replaced-${attemptColumn}`,
+    text: `UPDATE payout_attempts SET status = 'replaced' WHERE ${attemptColumn} = $1 AND id <> $2 AND status <> 'replaced'`,
+    values: [record.id.toString(), attemptId.toString()],
+  });
+  await client.query({
+    name: 'payout-attempt-mined',
+    text: `UPDATE payout_attempts SET status = 'mined' WHERE id = $1 AND status <> 'mined'`,
     values: [attemptId.toString()],
   });
 }

@@ -39,7 +39,7 @@ export interface MaintenanceDeps extends WatchSetRebuildDeps {
   chainFor?: (chainId: number) => PublicClient | null;
   /** Reconciliation tuning (tolerance, page size, settle delay…); the defaults suit production. */
   reconcile?: Partial<
-    Pick<ReconcileDeps, 'tolerance' | 'pageSize' | 'recentMs' | 'settleMs' | 'concurrency'>
+    Pick<ReconcileDeps, 'tolerance' | 'pageSize' | 'recentMs' | 'settleMs' | 'graceMs' | 'concurrency'>
   >;
 }
 

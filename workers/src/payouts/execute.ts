@@ -2,6 +2,7 @@ import {
   type Actor,
   DomainError,
   JOBS,
+  needsPayoutApproval,
   type PayoutJob,
   type PayoutTransaction,
   parseAddress,
@@ -12,14 +13,17 @@ import {
   type DealStore,
   type GasTopup,
   gasTopupOf,
+  holdForApproval,
   insertGasTopup,
   type Logger,
   markFailed,
+  openTxGasTopupsOf,
   type PayoutLeg,
   type PayoutLegKind,
   type PayoutRecordRef,
   type Pool,
   type PoolClient,
+  payoutApprovalReason,
   payoutLegsOf,
 } from '@amanat/platform';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
@@ -54,8 +58,10 @@ import type { OutgoingTransfer, SendState, SignerAccount } from './types.ts';
  * 5. When every leg is confirmed, a deal still releasing, refunding or splitting gets `payouts_confirmed`
  *    with the transactions in its activity entry (both parties are told, with links). Stray-fund causes
  *    move no deal state.
- * Legs awaiting an operator's approval are left alone (the approval enqueues the job again); failed legs
- * wait for a person.
+ * Before the checks, a pending leg above PAYOUT_APPROVAL_THRESHOLD for its asset that no operator has
+ * approved moves to awaiting_approval and flags the deal (`payout_approval_required:<leg id>`); the cause's
+ * other legs go on. Legs awaiting approval are left alone (the approval enqueues the cause again under a
+ * job id of its own); failed legs wait for a person.
  */
 
 /**
@@ -122,6 +128,8 @@ export interface PayoutHandlerDeps {
   logger: Logger;
   /** How long a waiting job is delayed before it looks again (default 1 s). */
   recheckMs?: number;
+  /** PAYOUT_APPROVAL_THRESHOLD: per asset key, legs above it wait for an operator (unset: none do). */
+  approvalThresholds?: ReadonlyMap<string, bigint>;
 }
 
 export type PayoutOutcome =
@@ -294,8 +302,19 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Record<string, Jo
     ctx: SendContext,
     deposit: Address,
     costs: Array<{ leg: PayoutLeg; cost: bigint }>,
+    /** Instead of the cause's top-up: the one for a signed transaction the node refused (needs_gas). */
+    forTx?: { chainId: number; txHash: string; shortfall: bigint },
   ): Promise<'ready' | 'wait' | 'failed'> {
-    let topup: GasTopup | null = await gasTopupOf(pool, job.dealId, job.cause);
+    let topup: GasTopup | null = forTx
+      ? await insertGasTopup(pool, {
+          dealId: job.dealId,
+          cause: job.cause,
+          chainId: forTx.chainId,
+          address: deposit,
+          amount: forTx.shortfall,
+          forTxHash: forTx.txHash,
+        })
+      : await gasTopupOf(pool, job.dealId, job.cause);
     if (!topup) {
       // Native legs carry their value too; the top-up adds only the gas the address lacks.
       const needed = costs.reduce(
@@ -352,6 +371,12 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Record<string, Jo
     }
     const state = await sendOnce(ctx, transfer);
     if (state.status === 'confirmed') return 'ready';
+    if (state.status === 'needs_gas') {
+      // The tank ran dry after the check: its top-up stays signed (its nonce is taken) and goes out by
+      // itself once the tank is refilled; the job keeps looking.
+      await ensureFlagged(job.dealId, payoutFailureReason('gas_topup', 'gas_tank_empty'));
+      return 'wait';
+    }
     if (state.status === 'failed') {
       const code = failureCode(state.reason);
       // The tank's own funds ran out between the check and the broadcast.
@@ -363,6 +388,26 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Record<string, Jo
       return 'failed';
     }
     return 'wait';
+  }
+
+  /**
+   * The node refused a leg's signed transaction for lack of gas (a replacement at a higher fee, or a base
+   * fee that outgrew the top-up): the gas tank sends the shortfall once for that transaction, and the same
+   * transaction goes out when it has arrived. Refused again after its top-up is confirmed, a person must
+   * look (the deal is flagged); it stays signed, so funding the address by hand lets a later look send it.
+   */
+  async function gasFor(
+    job: PayoutJob,
+    ctx: SendContext,
+    deposit: Address,
+    transfer: OutgoingTransfer,
+    kind: PayoutLegKind,
+    state: Extract<SendState, { status: 'needs_gas' }>,
+  ): Promise<void> {
+    const forTx = { chainId: transfer.chainId, txHash: state.txHash, shortfall: state.shortfall };
+    if ((await ensureGas(job, ctx, deposit, [], forTx)) !== 'ready') return;
+    if ((await sendOnce(ctx, transfer)).status === 'needs_gas')
+      await ensureFlagged(job.dealId, payoutFailureReason(kind, 'insufficient_funds'));
   }
 
   /** Moves the deal on once every leg of its decision is confirmed; stray funds move nothing. */
@@ -416,6 +461,23 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Record<string, Jo
     for (const leg of legs.filter((l) => l.status === 'failed'))
       await ensureFlagged(deal.id, payoutFailureReason(leg.kind, leg.failure ?? 'send_failed'));
 
+    // The approval gate: a leg above its asset's threshold, never approved, waits for an operator (the
+    // approval queues this cause again). The cause's other legs still go: what a party or the fee is owed
+    // below the threshold is not held up by one large leg. A retry after a crash flags what it held once.
+    const gated = legs.filter(
+      (l) =>
+        l.status === 'pending' &&
+        l.approvedAt === null &&
+        needsPayoutApproval(deps.approvalThresholds, l, l.amount),
+    );
+    for (const leg of gated) await holdForApproval(db, leg.id);
+    if (gated.length > 0) legs = await payoutLegsOf(db, job.dealId, job.cause);
+    for (const leg of legs.filter((l) => l.status === 'awaiting_approval')) {
+      await ensureFlagged(deal.id, payoutApprovalReason(leg.id));
+      if (gated.some((g) => g.id === leg.id))
+        logger.info({ dealId: deal.id, leg: String(leg.id), kind: leg.kind }, 'payout awaits approval');
+    }
+
     const ctx = deps.sendContext(chainId);
     if (!ctx) {
       for (const leg of legs.filter((l) => l.status === 'pending'))
@@ -428,10 +490,17 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Record<string, Jo
       for (const leg of inFlight) {
         const to = paidTo(leg);
         if (!to) throw new UnrecoverableError(`leg ${leg.id} was signed without a recipient`);
-        const state = await sendOnce(ctx, transferOf(leg, from, to));
+        const transfer = transferOf(leg, from, to);
+        const state = await sendOnce(ctx, transfer);
         if (state.status === 'failed')
           await ensureFlagged(deal.id, payoutFailureReason(leg.kind, state.reason));
-        if (state.status === 'broadcast') waiting = true;
+        if (state.status === 'needs_gas') await gasFor(job, ctx, deposit, transfer, leg.kind, state);
+        if (state.status === 'broadcast' || state.status === 'needs_gas') waiting = true;
+      }
+      // Top-ups for refused transactions are seen to confirmation too: the ledger counts them.
+      for (const topup of await openTxGasTopupsOf(pool, job.dealId, job.cause)) {
+        const forTx = { chainId, txHash: topup.forTxHash as string, shortfall: topup.amount };
+        if ((await ensureGas(job, ctx, deposit, [], forTx)) === 'wait') waiting = true;
       }
       if (waiting) return { outcome: 'wait', why: 'confirmations' };
 
@@ -481,9 +550,11 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Record<string, Jo
         if (gas === 'ready') {
           // 4. Send, in LEG_ORDER; nonces follow the same order.
           for (const { leg, to } of sendable) {
-            const state: SendState = await sendOnce(ctx, transferOf(leg, from, to));
+            const transfer = transferOf(leg, from, to);
+            const state: SendState = await sendOnce(ctx, transfer);
             if (state.status === 'failed')
               await ensureFlagged(deal.id, payoutFailureReason(leg.kind, state.reason));
+            if (state.status === 'needs_gas') await gasFor(job, ctx, deposit, transfer, leg.kind, state);
           }
         }
       }

@@ -48,7 +48,7 @@ afterAll(async () => {
   await Promise.all([anvil?.stop(), db?.close()]);
 });
 
-const reconcile = (): Promise<ReconcileSummary> =>
+const reconcile = (over: { graceMs?: number; now?: () => Date } = {}): Promise<ReconcileSummary> =>
   reconcileBalances({
     pool: db.pool,
     registry,
@@ -56,6 +56,9 @@ const reconcile = (): Promise<ReconcileSummary> =>
     store,
     logger,
     settleMs: 0,
+    // Flag on the second sighting, however soon (the grace period is about wall time in production).
+    graceMs: 0,
+    ...over,
   });
 
 /** A deal awaiting payment whose deposit address is a fresh key (empty on chain) the test holds. */
@@ -216,6 +219,20 @@ describe('reconcileBalances', () => {
     expect((await review(dealId)).flags).toBe(2);
   });
 
+  it('waits out the grace period: a difference the pipeline may still record is not drift yet', async () => {
+    const { dealId, address } = await depositDeal();
+    await sendNative(c, address, 4_321n);
+    const graceMs = 10 * 60_000;
+    await reconcile({ graceMs });
+    // Still the same difference, five minutes on: not yet.
+    await reconcile({ graceMs, now: () => new Date(Date.now() + 5 * 60_000) });
+    expect((await review(dealId)).flags).toBe(0);
+    // Past the grace period: drift.
+    const late = await reconcile({ graceMs, now: () => new Date(Date.now() + graceMs + 60_000) });
+    expect(late.flagged).toBeGreaterThanOrEqual(1);
+    expect(await review(dealId)).toMatchObject({ needs_review: true, flags: 1 });
+  });
+
   it('flags tokens that left the address without a payout record', async () => {
     const { dealId, address } = await depositDeal();
     await paid(dealId, address, USDT, 50_000_000n);
@@ -340,7 +357,7 @@ describe('the reconcile-balances maintenance job', () => {
       logger,
       intervalSec: 60,
     };
-    const maintenance = createMaintenanceHandlers({ ...deps, store, reconcile: { settleMs: 0 } });
+    const maintenance = createMaintenanceHandlers({ ...deps, store, reconcile: { settleMs: 0, graceMs: 0 } });
     const withoutStore = createMaintenanceHandlers(deps);
     try {
       const job = { name: 'reconcile-balances', data: {} } as Job;

@@ -53,6 +53,12 @@ export interface ReconcileDeps {
    * take a few seconds), and a flag blocks the deal's release until an operator clears it.
    */
   settleMs?: number;
+  /**
+   * How long the same difference must last before it is drift and flags the deal: a payment the scanner
+   * or the payments worker has not recorded yet (one of them behind, restarting, or catching up after a
+   * Redis loss) looks exactly like drift until then. Default 10 minutes.
+   */
+  graceMs?: number;
   /** RPC reads at once per chain when it has no multicall3. */
   concurrency?: number;
   now?: () => Date;
@@ -74,7 +80,9 @@ export interface ReconcileSummary {
 const DEFAULTS = {
   pageSize: 200,
   recentMs: 7 * 86_400_000,
-  settleMs: 10_000,
+  // No blocking second look by default: it would hold the maintenance worker; the grace period covers it.
+  settleMs: 0,
+  graceMs: 10 * 60_000,
   concurrency: 8,
 } as const;
 
@@ -127,6 +135,7 @@ export async function reconcileBalances(deps: ReconcileDeps): Promise<ReconcileS
     pageSize: deps.pageSize ?? DEFAULTS.pageSize,
     recentMs: deps.recentMs ?? DEFAULTS.recentMs,
     settleMs: deps.settleMs ?? DEFAULTS.settleMs,
+    graceMs: deps.graceMs ?? DEFAULTS.graceMs,
     concurrency: deps.concurrency ?? DEFAULTS.concurrency,
     tolerance: deps.tolerance ?? 0n,
   };
@@ -174,6 +183,7 @@ async function chainReaders(deps: ReconcileDeps, summary: ReconcileSummary): Pro
 
 interface Options {
   settleMs: number;
+  graceMs: number;
   concurrency: number;
   tolerance: bigint;
 }
@@ -242,14 +252,16 @@ async function reconcilePage(
       if (last.onchain !== drift.onchain) await saveDrift(deps.pool, { ...drift, flagged: true });
       continue;
     }
+    const now = (deps.now ?? (() => new Date()))().getTime();
+    if (same && now - (last.seenAt?.getTime() ?? now) < opts.graceMs) continue;
     if (!same) {
       // Seen for the first time (or changed): money the pipeline has not recorded yet looks like this,
-      // for as long as a scanner or the payments worker is behind. Only a difference that is still there
-      // at the next run is drift.
+      // for as long as a scanner or the payments worker is behind. Only a difference that lasts the grace
+      // period is drift.
       await saveDrift(deps.pool, { ...drift, flagged: false });
       deps.logger.warn(
         { dealId: drift.dealId, chainId: drift.chainId, token: drift.token },
-        'deposit address balance differs from the ledger; flagged if it still does at the next run',
+        'deposit address balance differs from the ledger; flagged if it lasts the grace period',
       );
       continue;
     }

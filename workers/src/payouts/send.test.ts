@@ -3,6 +3,7 @@ import {
   createLogger,
   DealStore,
   liveAttempt,
+  type PayoutAttempt,
   type PayoutRecordRef,
   payoutRecordState,
 } from '@amanat/platform';
@@ -15,8 +16,8 @@ import { type ChainClients, chainClients, mine, sendToken } from '../../../devst
 import { createTestDatabase, type TestDatabase } from '../../../devstack/testing.ts';
 import { makeParties, newDealInput } from '../../../platform/src/deals/test-fixtures.ts';
 import { loadPayoutKeys, type PayoutKeys } from './keys.ts';
-import { type SendContext, sendOnce } from './send.ts';
-import type { OutgoingTransfer, SignerAccount } from './types.ts';
+import { bumpFee, type SendContext, sendOnce } from './send.ts';
+import type { OutgoingTransfer, SendState, SignerAccount } from './types.ts';
 
 const USDT = DEMO_TOKENS.usdt.address as Address;
 const CONFIRMATIONS = 2;
@@ -284,14 +285,199 @@ describe('sendOnce', () => {
     expect(await sentCount(from.address)).toBe(2);
   });
 
-  it('marks a transfer the node refuses for lack of gas failed, keeping the signed transaction', async () => {
+  it('keeps a transfer the node refuses for lack of gas signed, and sends that same one once funded', async () => {
     const from = await fundedDeposit(1_000_000n, 0n);
     const [leg] = await legs(USDT, [1_000_000n]);
-    const t = transfer(leg as PayoutRecordRef, from, freshAddress(), 1_000_000n);
+    const to = freshAddress();
+    const t = transfer(leg as PayoutRecordRef, from, to, 1_000_000n);
     const state = await sendOnce(ctx, t);
-    expect(state).toMatchObject({ status: 'failed', reason: expect.stringMatching(/insufficient funds/) });
-    expect(await payoutRecordState(db.pool, t.record)).toMatchObject({ status: 'failed' });
-    expect((await liveAttempt(db.pool, 'payout_legs', t.record.id))?.status).toBe('signed');
-    expect(await tokenBalance(from.address)).toBe(1_000_000n);
+    const signed = await liveAttempt(db.pool, 'payout_legs', t.record.id);
+    const cost = (signed?.gasLimit ?? 0n) * (signed?.maxFeePerGas ?? 0n);
+    expect(state).toEqual({
+      status: 'needs_gas',
+      txHash: signed?.txHash,
+      nonce: 0n,
+      address: from.address,
+      shortfall: cost,
+    });
+    // Not failed: the record keeps its transaction (and its nonce), and calling again asks again.
+    expect(await payoutRecordState(db.pool, t.record)).toMatchObject({ status: 'signed', failure: null });
+    expect(signed?.status).toBe('signed');
+    expect(await sendOnce(ctx, t)).toEqual(state);
+
+    await c.testClient.setBalance({ address: from.address, value: cost });
+    expect(await sendOnce(ctx, t)).toMatchObject({ status: 'broadcast', txHash: signed?.txHash, nonce: 0n });
+    await mine(c, CONFIRMATIONS);
+    expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed', txHash: signed?.txHash });
+    expect(await attemptsOf(db.pool, 'payout_legs', t.record.id)).toHaveLength(1);
+    expect(await tokenBalance(to)).toBe(1_000_000n);
+    expect(await tokenBalance(from.address)).toBe(0n);
+    expect(await sentCount(from.address)).toBe(1);
+  });
+});
+
+describe('sendOnce with a stuck transaction', () => {
+  /** Blocks are mined only when a test says so (broadcastLeg stops automine), from a base fee it sets. */
+  async function withoutAutomine(body: () => Promise<void>) {
+    try {
+      await body();
+    } finally {
+      await c.testClient.setAutomine(true);
+    }
+  }
+  /** One block, at this base fee, that a transaction bidding less per gas cannot be in. */
+  async function mineAtBaseFee(baseFeePerGas: bigint) {
+    await c.testClient.setNextBlockBaseFeePerGas({ baseFeePerGas });
+    await c.testClient.mine({ blocks: 1 });
+  }
+  const receiptOf = (hash: `0x${string}`) => c.publicClient.getTransactionReceipt({ hash }).catch(() => null);
+  /** A token leg paying `amount` from a fresh deposit address, and its first transaction, broadcast. */
+  async function broadcastLeg(amount: bigint, context: SendContext = ctx) {
+    const from = await fundedDeposit(amount);
+    const [leg] = await legs(USDT, [amount]);
+    const to = freshAddress();
+    const t = transfer(leg as PayoutRecordRef, from, to, amount);
+    await c.testClient.setAutomine(false);
+    expect(await sendOnce(context, t)).toMatchObject({ status: 'broadcast', nonce: 0n });
+    const original = (await liveAttempt(db.pool, 'payout_legs', t.record.id)) as PayoutAttempt;
+    return { from, to, t, original };
+  }
+  /** Paid once, by `hash`, with one nonce of the deposit address spent. */
+  async function expectPaidOnceBy(
+    { from, to, t }: { from: SignerAccount; to: Address; t: OutgoingTransfer },
+    hash: string,
+  ) {
+    expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed', txHash: hash });
+    expect(await payoutRecordState(db.pool, t.record)).toEqual({
+      status: 'confirmed',
+      failure: null,
+      txHash: hash,
+    });
+    const attempts = await attemptsOf(db.pool, 'payout_legs', t.record.id);
+    const mined = await Promise.all(attempts.map((a) => receiptOf(a.txHash)));
+    expect(mined.filter(Boolean)).toHaveLength(1);
+    expect(attempts.filter((a) => a.status === 'mined').map((a) => a.txHash)).toEqual([hash]);
+    expect(attempts.filter((a) => a.status !== 'mined').every((a) => a.status === 'replaced')).toBe(true);
+    expect(await tokenBalance(to)).toBe(t.amount);
+    expect(await tokenBalance(from.address)).toBe(0n);
+    expect(await c.publicClient.getTransactionCount({ address: from.address })).toBe(1);
+  }
+
+  it('replaces a transaction the base fee outgrew with a higher fee under the same nonce: paid once', async () => {
+    let leg!: Awaited<ReturnType<typeof broadcastLeg>>;
+    let replacement!: PayoutAttempt;
+    await withoutAutomine(async () => {
+      leg = await broadcastLeg(60_000_000n);
+      const { t, original } = leg;
+      await mineAtBaseFee(original.maxFeePerGas * 4n);
+      expect(await receiptOf(original.txHash)).toBeNull();
+
+      const state = await sendOnce(ctx, t);
+      expect(state).toMatchObject({ status: 'broadcast', nonce: 0n });
+      expect(state.txHash).not.toBe(original.txHash);
+      const attempts = await attemptsOf(db.pool, 'payout_legs', t.record.id);
+      expect(attempts.map((a) => [a.status, a.nonce])).toEqual([
+        ['replaced', 0n],
+        ['broadcast', 0n],
+      ]);
+      replacement = attempts[1] as PayoutAttempt;
+      expect(replacement.txHash).toBe(state.txHash);
+      expect(replacement.gasLimit).toBe(original.gasLimit);
+      expect(replacement.maxFeePerGas).toBeGreaterThanOrEqual(bumpFee(original.maxFeePerGas));
+      expect(replacement.maxPriorityFeePerGas).toBeGreaterThanOrEqual(bumpFee(original.maxPriorityFeePerGas));
+      // Fresh: asked again, it waits rather than replacing the replacement.
+      expect(await sendOnce(ctx, t)).toMatchObject({ status: 'broadcast', txHash: replacement.txHash });
+      expect(await attemptsOf(db.pool, 'payout_legs', t.record.id)).toHaveLength(2);
+    });
+    await mine(c, CONFIRMATIONS);
+    expect(await receiptOf(leg.original.txHash)).toBeNull();
+    await expectPaidOnceBy(leg, replacement.txHash);
+  });
+
+  it('settles on the original when it, not its replacement, is the one mined', async () => {
+    let leg!: Awaited<ReturnType<typeof broadcastLeg>>;
+    await withoutAutomine(async () => {
+      // Stuck by waiting: one block passes without it (its fee is fine, the block just left it out).
+      const patient = { ...ctx, replaceAfterBlocks: 1 };
+      leg = await broadcastLeg(70_000_000n, patient);
+      const { t, original } = leg;
+      await mineAtBaseFee(original.maxFeePerGas * 4n);
+      const replaced = await sendOnce(patient, t);
+      expect(replaced.txHash).not.toBe(original.txHash);
+      // The replacement never makes it; the original, sent again, does (another node kept it).
+      await c.testClient.dropTransaction({ hash: replaced.txHash as `0x${string}` });
+      await c.testClient.setNextBlockBaseFeePerGas({ baseFeePerGas: 1n });
+      await c.publicClient.sendRawTransaction({ serializedTransaction: original.rawTx });
+      await c.testClient.mine({ blocks: 1 });
+      expect((await receiptOf(original.txHash))?.status).toBe('success');
+
+      // Not deep enough yet: it waits on the mined original, and replaces nothing.
+      expect(await sendOnce(patient, t)).toMatchObject({ status: 'broadcast', txHash: original.txHash });
+      expect(await attemptsOf(db.pool, 'payout_legs', t.record.id)).toHaveLength(2);
+      await c.testClient.mine({ blocks: CONFIRMATIONS });
+    });
+    await expectPaidOnceBy(leg, leg.original.txHash);
+    const attempts = await attemptsOf(db.pool, 'payout_legs', leg.t.record.id);
+    expect(attempts.map((a) => a.status)).toEqual(['mined', 'replaced']);
+  });
+
+  it('never bids above the fee cap: at the cap it stops replacing and waits', async () => {
+    let leg!: Awaited<ReturnType<typeof broadcastLeg>>;
+    let capped!: PayoutAttempt;
+    await withoutAutomine(async () => {
+      leg = await broadcastLeg(80_000_000n);
+      const { t, original } = leg;
+      const cap = bumpFee(original.maxFeePerGas) + 1n;
+      const limited = { ...ctx, maxFeePerGas: cap };
+      await mineAtBaseFee(original.maxFeePerGas * 4n);
+      // The estimate is above the cap; the cap is still a 12.5 % raise, so it is what the replacement bids.
+      const replaced = await sendOnce(limited, t);
+      capped = (await liveAttempt(db.pool, 'payout_legs', t.record.id)) as PayoutAttempt;
+      expect(capped).toMatchObject({ txHash: replaced.txHash, maxFeePerGas: cap });
+      await mineAtBaseFee(original.maxFeePerGas * 4n);
+      expect(await receiptOf(capped.txHash)).toBeNull();
+      // Another raise would pass the cap: nothing new is signed, the capped one is sent again.
+      expect(await sendOnce(limited, t)).toMatchObject({ status: 'broadcast', txHash: capped.txHash });
+      expect(await attemptsOf(db.pool, 'payout_legs', t.record.id)).toHaveLength(2);
+      // Fees fall: it gets in (sent again: anvil, unlike geth, refused it below the base fee).
+      await c.testClient.setNextBlockBaseFeePerGas({ baseFeePerGas: 1n });
+      expect(await sendOnce(limited, t)).toMatchObject({ status: 'broadcast', txHash: capped.txHash });
+      await c.testClient.mine({ blocks: 1 });
+    });
+    await mine(c, CONFIRMATIONS);
+    await expectPaidOnceBy(leg, capped.txHash);
+  });
+
+  it('a replacement the address cannot pay for waits for gas, and that same replacement goes out', async () => {
+    let leg!: Awaited<ReturnType<typeof broadcastLeg>>;
+    let needs!: SendState;
+    await withoutAutomine(async () => {
+      leg = await broadcastLeg(90_000_000n);
+      const { from, t, original } = leg;
+      // Exactly what the first transaction may cost: not what a higher fee needs.
+      await c.testClient.setBalance({
+        address: from.address,
+        value: original.gasLimit * original.maxFeePerGas,
+      });
+      await mineAtBaseFee(original.maxFeePerGas * 4n);
+      needs = await sendOnce(ctx, t);
+      const replacement = (await liveAttempt(db.pool, 'payout_legs', t.record.id)) as PayoutAttempt;
+      expect(needs).toEqual({
+        status: 'needs_gas',
+        txHash: replacement.txHash,
+        nonce: 0n,
+        address: from.address,
+        shortfall: replacement.gasLimit * (replacement.maxFeePerGas - original.maxFeePerGas),
+      });
+      expect(await payoutRecordState(db.pool, t.record)).toMatchObject({ status: 'broadcast' });
+      await c.testClient.setBalance({
+        address: from.address,
+        value: replacement.gasLimit * replacement.maxFeePerGas,
+      });
+      expect(await sendOnce(ctx, t)).toMatchObject({ status: 'broadcast', txHash: replacement.txHash });
+      expect(await attemptsOf(db.pool, 'payout_legs', t.record.id)).toHaveLength(2);
+    });
+    await mine(c, CONFIRMATIONS);
+    await expectPaidOnceBy(leg, needs.txHash as string);
   });
 });

@@ -1,13 +1,17 @@
 import {
   allocateNonce,
+  attemptsOf,
   insertPayoutAttempt,
+  insertReplacementAttempt,
   type Logger,
   liveAttempt,
   lockPayoutRecord,
   markAttemptBroadcast,
+  markAttemptMined,
   markConfirmed,
   markFailed,
   type PayoutAttempt,
+  type PayoutRecordRef,
   type Pool,
   payoutRecordState,
   recordAttemptGas,
@@ -22,6 +26,8 @@ import {
   keccak256,
   type PublicClient,
   parseEventLogs,
+  parseGwei,
+  parseTransaction,
   type TransactionReceipt,
   TransactionReceiptNotFoundError,
 } from 'viem';
@@ -35,6 +41,10 @@ export interface SendContext {
   /** The chain's confirmation count: a receipt this many blocks deep (itself included) is final. */
   confirmations: number;
   logger: Logger;
+  /** The most a replacement bids per gas (PAYOUT_MAX_FEE_PER_GAS_GWEI); default DEFAULT_MAX_FEE_PER_GAS. */
+  maxFeePerGas?: bigint;
+  /** Blocks a broadcast transaction may wait unmined before it is replaced; default REPLACE_AFTER_BLOCKS. */
+  replaceAfterBlocks?: number;
   /** Test seams at the dangerous points: a throw here simulates a crash. */
   hooks?: {
     /** After the signed transaction is committed to PostgreSQL, before it is broadcast. */
@@ -60,6 +70,18 @@ export interface TransferCost {
 
 /** Percent added to eth_estimateGas: state can change between estimate and inclusion. */
 export const GAS_MARGIN_PERCENT = 20n;
+
+/**
+ * A broadcast transaction first in its address's line (every lower nonce mined) and still unmined this
+ * many blocks after a node accepted it is replaced; one whose max fee is below the latest base fee (it
+ * cannot be included at all) is replaced at once.
+ */
+export const REPLACE_AFTER_BLOCKS = 10;
+/** PAYOUT_MAX_FEE_PER_GAS_GWEI's default: a replacement never bids more per gas. */
+export const DEFAULT_MAX_FEE_PER_GAS = parseGwei('500');
+/** Nodes refuse a replacement that does not raise both fees enough (geth 10 %, others 12.5 %): +12.5 %, up. */
+export const bumpFee = (fee: bigint): bigint => (fee * 1125n + 999n) / 1000n;
+const maxOf = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /**
  * The call that moves `t.amount`: a value transfer, or ERC-20 `transfer(to, amount)`. The token's return
@@ -97,8 +119,9 @@ export async function estimateTransferCost(
 /**
  * Moves one record's money at most once and reports where it stands. Safe to call again and again, from
  * any number of processes: a record that already has a signed transaction gets that same transaction
- * re-broadcast and checked, never a second one. Throws on transient trouble (RPC, database): calling
- * again is the retry.
+ * re-broadcast and checked, never a second one with another nonce. A stuck one (see REPLACE_AFTER_BLOCKS)
+ * is replaced by one with higher fees under the same nonce, so at most one of them can be mined; the
+ * record settles on whichever was. Throws on transient trouble (RPC, database): calling again is the retry.
  */
 export async function sendOnce(ctx: SendContext, t: OutgoingTransfer): Promise<SendState> {
   if (t.amount <= 0n) throw new Error(`sendOnce: amount must be positive (${t.record.table} ${t.record.id})`);
@@ -185,6 +208,12 @@ async function signAndStore(
 const ALREADY_THERE =
   /already known|already imported|known transaction|nonce too low|replacement transaction underpriced/i;
 const NO_FUNDS = /insufficient funds/i;
+/**
+ * A node that will not take a transaction bidding less than the pending block's base fee (anvil; geth
+ * keeps it waiting in its pool). It is recorded as broadcast all the same: the next look replaces it with
+ * a higher fee, or, at the fee cap, sends it again until fees have fallen.
+ */
+const BELOW_BASE_FEE = /less than (the )?block base fee/i;
 
 function errorText(err: unknown): string {
   if (err instanceof BaseError) {
@@ -214,38 +243,179 @@ async function broadcastAndCheck(
   attempt: PayoutAttempt,
   fresh: boolean,
 ): Promise<SendState> {
-  // A transaction signed a moment ago cannot have a receipt yet; an older one may be mined already.
-  let receipt = fresh ? null : await receiptOf(ctx.chain, attempt.txHash);
-  if (!receipt) {
-    try {
-      await ctx.chain.sendRawTransaction({ serializedTransaction: attempt.rawTx });
-    } catch (err) {
-      const text = errorText(err);
-      if (NO_FUNDS.test(text)) {
-        // The signed transaction stays live: once the address is funded, a re-driven record re-broadcasts it.
-        const reason = `the node refused the transaction: insufficient funds in ${t.from.address} (nonce ${attempt.nonce})`;
-        await markFailed(ctx.pool, t.record, reason);
-        ctx.logger.error({ record: t.record.table, id: String(t.record.id), txHash: attempt.txHash }, reason);
-        return { status: 'failed', txHash: attempt.txHash, reason };
-      }
-      if (!ALREADY_THERE.test(text)) throw err;
+  // A transaction signed a moment ago cannot have a receipt yet; an older one (or one it replaced) may.
+  let mined = fresh ? null : await minedAttempt(ctx, t.record);
+  if (!mined) {
+    const live = fresh ? attempt : ((await replaceIfStuck(ctx, t, attempt)) ?? attempt);
+    const refused = await broadcast(ctx, t, live);
+    if (refused) return refused;
+    mined = await minedAttempt(ctx, t.record);
+    if (!mined) return pendingState(ctx, t, live);
+  }
+  return settle(ctx, t, mined.attempt, mined.receipt);
+}
+
+/** Sends an attempt to the node (again); a state to report when the node refused it for lack of funds. */
+async function broadcast(
+  ctx: SendContext,
+  t: OutgoingTransfer,
+  attempt: PayoutAttempt,
+): Promise<SendState | null> {
+  try {
+    await ctx.chain.sendRawTransaction({ serializedTransaction: attempt.rawTx });
+  } catch (err) {
+    const text = errorText(err);
+    if (NO_FUNDS.test(text)) return needsGas(ctx, t, attempt);
+    if (BELOW_BASE_FEE.test(text))
+      ctx.logger.warn({ txHash: attempt.txHash }, 'payout below the base fee: the node will not take it now');
+    else if (ALREADY_THERE.test(text))
       ctx.logger.info(
         { txHash: attempt.txHash, answer: text.slice(0, 200) },
         'payout re-broadcast: already there',
       );
-    }
-    await ctx.hooks?.afterBroadcast?.();
-    await markAttemptBroadcast(ctx.pool, attempt.id);
-    await setPayoutRecordStatus(ctx.pool, t.record, 'broadcast');
-    receipt = await receiptOf(ctx.chain, attempt.txHash);
+    else throw err;
   }
-  if (!receipt) return pendingState(ctx, t, attempt);
-  return settle(ctx, t, attempt, receipt);
+  await ctx.hooks?.afterBroadcast?.();
+  const head = attempt.broadcastBlock ?? (await ctx.chain.getBlockNumber({ cacheTime: 0 }));
+  await markAttemptBroadcast(ctx.pool, attempt.id, head);
+  await setPayoutRecordStatus(ctx.pool, t.record, 'broadcast');
+  return null;
 }
 
 /**
- * Not mined yet. If a transaction with this nonce is mined deep enough and it is not ours, ours can never
- * be: the payout did not happen and a person must look.
+ * The node refused the transaction for lack of native coin. It stays signed and live (its nonce is
+ * taken: every later transfer of the address waits behind it), so it is never given up here: once the
+ * address is funded, calling again broadcasts this same transaction.
+ */
+async function needsGas(ctx: SendContext, t: OutgoingTransfer, attempt: PayoutAttempt): Promise<SendState> {
+  const { value } = parseTransaction(attempt.rawTx);
+  const cost = attempt.gasLimit * attempt.maxFeePerGas + (value ?? 0n);
+  const balance = await ctx.chain.getBalance({ address: t.from.address });
+  // A node may count the sender's other pending transactions too: then the whole cost is missing.
+  const shortfall = cost > balance ? cost - balance : cost;
+  ctx.logger.warn(
+    {
+      record: t.record.table,
+      id: String(t.record.id),
+      from: t.from.address,
+      nonce: String(attempt.nonce),
+      txHash: attempt.txHash,
+      shortfall: String(shortfall),
+    },
+    'payout refused by the node for lack of gas; it waits for a top-up',
+  );
+  return {
+    status: 'needs_gas',
+    txHash: attempt.txHash,
+    nonce: attempt.nonce,
+    address: t.from.address,
+    shortfall,
+  };
+}
+
+/** The record's attempt the chain mined, and its receipt; newest first, since all share one nonce. */
+async function minedAttempt(
+  ctx: SendContext,
+  record: PayoutRecordRef,
+): Promise<{ attempt: PayoutAttempt; receipt: TransactionReceipt } | null> {
+  const attempts = await attemptsOf(ctx.pool, record.table, record.id);
+  for (const attempt of attempts.reverse()) {
+    const receipt = await receiptOf(ctx.chain, attempt.txHash);
+    if (receipt) return { attempt, receipt };
+  }
+  return null;
+}
+
+/**
+ * Replaces a stuck broadcast attempt: the same call, gas and nonce, both fees at least 12.5 % higher (or
+ * the current estimate, if higher), never above the fee cap. Stored (the old one 'replaced') before it is
+ * broadcast, like any attempt. Returns the record's live attempt after that, or null when nothing was
+ * replaced: not stuck, or at the cap (it then keeps waiting at its fee; the log says so).
+ */
+async function replaceIfStuck(
+  ctx: SendContext,
+  t: OutgoingTransfer,
+  attempt: PayoutAttempt,
+): Promise<PayoutAttempt | null> {
+  if (attempt.status !== 'broadcast' || attempt.broadcastBlock === null) return null;
+  const [block, spent] = await Promise.all([
+    ctx.chain.getBlock({ blockTag: 'latest' }),
+    ctx.chain.getTransactionCount({ address: t.from.address, blockTag: 'latest' }),
+  ]);
+  // Behind an unmined lower nonce it waits for that one (which its own record replaces), not for a fee;
+  // past it, the nonce is spent and pendingState finds out by whom.
+  if (BigInt(spent) !== attempt.nonce) return null;
+  const underpriced = block.baseFeePerGas !== null && attempt.maxFeePerGas < block.baseFeePerGas;
+  const waited =
+    block.number - attempt.broadcastBlock >= BigInt(ctx.replaceAfterBlocks ?? REPLACE_AFTER_BLOCKS);
+  if (!underpriced && !waited) return null;
+
+  const where = { record: t.record.table, id: String(t.record.id), txHash: attempt.txHash };
+  const cap = ctx.maxFeePerGas ?? DEFAULT_MAX_FEE_PER_GAS;
+  if (bumpFee(attempt.maxFeePerGas) > cap) {
+    ctx.logger.error(
+      { ...where, maxFeePerGas: String(attempt.maxFeePerGas), cap: String(cap) },
+      'payout stuck at the fee cap (PAYOUT_MAX_FEE_PER_GAS_GWEI): not replaced, it waits for lower fees',
+    );
+    return null;
+  }
+  const fees = await ctx.chain.estimateFeesPerGas({ type: 'eip1559', chain: ctx.chain.chain ?? null });
+  let maxFeePerGas = maxOf(fees.maxFeePerGas, bumpFee(attempt.maxFeePerGas));
+  if (maxFeePerGas > cap) maxFeePerGas = cap;
+  let maxPriorityFeePerGas = maxOf(fees.maxPriorityFeePerGas, bumpFee(attempt.maxPriorityFeePerGas));
+  if (maxPriorityFeePerGas > maxFeePerGas) maxPriorityFeePerGas = maxFeePerGas;
+
+  // Exactly what was signed before, read back from the raw transaction, not rebuilt from the caller's t.
+  const signed = parseTransaction(attempt.rawTx);
+  if (!sameAddress(attempt.from, t.from.address) || !signed.to)
+    throw new Error(
+      `sendOnce: attempt ${attempt.id} was not sent by ${t.from.address} to a contract or account`,
+    );
+  return withTransaction(ctx.pool, async (client) => {
+    await lockPayoutRecord(client, t.record);
+    const live = await liveAttempt(client, t.record.table, t.record.id);
+    // Another process replaced it (or saw it mined) first: that one stands.
+    if (!live || live.id !== attempt.id) return live;
+    const rawTx = await t.from.signTransaction({
+      chainId: t.chainId,
+      nonce: Number(attempt.nonce),
+      to: signed.to as `0x${string}`,
+      value: signed.value ?? 0n,
+      ...(signed.data ? { data: signed.data } : {}),
+      gas: attempt.gasLimit,
+      maxFeePerGas,
+      maxPriorityFeePerGas,
+    });
+    const replacement = await insertReplacementAttempt(client, attempt.id, {
+      record: t.record,
+      chainId: t.chainId,
+      from: t.from.address,
+      nonce: attempt.nonce,
+      txHash: keccak256(rawTx),
+      rawTx,
+      gasLimit: attempt.gasLimit,
+      maxFeePerGas,
+      maxPriorityFeePerGas,
+    });
+    ctx.logger.warn(
+      {
+        ...where,
+        nonce: String(attempt.nonce),
+        replacement: replacement.txHash,
+        maxFeePerGas: String(maxFeePerGas),
+        why: underpriced
+          ? 'below the base fee'
+          : `unmined after ${block.number - (attempt.broadcastBlock ?? 0n)} blocks`,
+      },
+      'payout stuck: replaced with a higher fee under the same nonce',
+    );
+    return replacement;
+  });
+}
+
+/**
+ * Not mined yet. If a transaction with this nonce is mined deep enough and it is none of ours, ours can
+ * never be: the payout did not happen and a person must look.
  */
 async function pendingState(
   ctx: SendContext,
@@ -256,7 +426,7 @@ async function pendingState(
   const deep = head - BigInt(ctx.confirmations) + 1n;
   if (deep >= 0n) {
     const spent = await ctx.chain.getTransactionCount({ address: t.from.address, blockNumber: deep });
-    if (BigInt(spent) > attempt.nonce && !(await receiptOf(ctx.chain, attempt.txHash))) {
+    if (BigInt(spent) > attempt.nonce && !(await minedAttempt(ctx, t.record))) {
       const reason = `nonce ${attempt.nonce} of ${t.from.address} was used by another transaction; this payout was not sent`;
       await markFailed(ctx.pool, t.record, reason);
       ctx.logger.error({ record: t.record.table, id: String(t.record.id), txHash: attempt.txHash }, reason);
@@ -264,6 +434,21 @@ async function pendingState(
     }
   }
   return { status: 'broadcast', txHash: attempt.txHash, nonce: attempt.nonce };
+}
+
+/** Records the mined attempt (the others of its nonce 'replaced') and the record's outcome, at once. */
+function recordOutcome(
+  ctx: SendContext,
+  t: OutgoingTransfer,
+  attempt: PayoutAttempt,
+  failure: string | null,
+): Promise<boolean> {
+  return withTransaction(ctx.pool, async (client) => {
+    await markAttemptMined(client, t.record, attempt.id);
+    return failure === null
+      ? markConfirmed(client, t.record, attempt.id, attempt.txHash)
+      : markFailed(client, t.record, failure, { attemptId: attempt.id, txHash: attempt.txHash });
+  });
 }
 
 async function settle(
@@ -276,7 +461,7 @@ async function settle(
   if (receipt.status !== 'success') {
     const reason = `reverted in block ${receipt.blockNumber}${await revertReason(ctx.chain, t, receipt.blockNumber)}`;
     await recordAttemptGas(ctx.pool, attempt.id, receipt);
-    await markFailed(ctx.pool, t.record, reason, { attemptId: attempt.id, txHash: attempt.txHash });
+    await recordOutcome(ctx, t, attempt, reason);
     ctx.logger.error(where, `payout ${reason}`);
     return { status: 'failed', txHash: attempt.txHash, reason };
   }
@@ -286,13 +471,13 @@ async function settle(
   if (t.token !== 'native' && !hasTransferLog(t, receipt)) {
     const reason = `mined, but the receipt has no Transfer(${t.from.address}, ${t.to}, ${t.amount}) log of ${t.token}`;
     await recordAttemptGas(ctx.pool, attempt.id, receipt);
-    await markFailed(ctx.pool, t.record, reason, { attemptId: attempt.id, txHash: attempt.txHash });
+    await recordOutcome(ctx, t, attempt, reason);
     ctx.logger.error(where, `payout ${reason}`);
     return { status: 'failed', txHash: attempt.txHash, reason };
   }
   // What the transaction cost in gas, for the native ledger the reconciliation compares with the chain.
   await recordAttemptGas(ctx.pool, attempt.id, receipt);
-  if (await markConfirmed(ctx.pool, t.record, attempt.id, attempt.txHash))
+  if (await recordOutcome(ctx, t, attempt, null))
     ctx.logger.info({ ...where, blockNumber: String(receipt.blockNumber) }, 'payout confirmed');
   return { status: 'confirmed', txHash: attempt.txHash, blockNumber: receipt.blockNumber };
 }

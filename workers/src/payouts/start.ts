@@ -9,12 +9,18 @@ import type { PayoutKeys } from './keys.ts';
 import type { SendContext } from './send.ts';
 
 /**
- * Few at once: each job holds a database connection for its per-deal lock while it runs, and a run is
- * short (it broadcasts and leaves; confirmations are waited for as a delayed job).
+ * Few at once: a run is short (it broadcasts and leaves; confirmations are waited for as a delayed job).
  */
-const DEFAULT_CONCURRENCY = 4;
+export const PAYOUTS_CONCURRENCY = 4;
+/**
+ * The signer's own PostgreSQL pool. A run holds one connection for its per-deal lock for its whole length
+ * and needs more meanwhile (the signing transaction, the deal change, plain reads): with a pool shared by
+ * other work, or smaller than this, every run could hold a lock connection and wait for another forever.
+ */
+export const PAYOUTS_POOL_SIZE = PAYOUTS_CONCURRENCY * 3 + 2;
 
 export interface PayoutsWorkerDeps {
+  /** The signer's own pool, at least PAYOUTS_POOL_SIZE connections; `store` must use the same one. */
   pool: Pool;
   store: DealStore;
   registry: AssetRegistry;
@@ -30,8 +36,12 @@ export interface PayoutsWorkerDeps {
   concurrency?: number;
   /** How long a job waiting for confirmations or a gas top-up is delayed between looks. */
   recheckMs?: number;
+  /** PAYOUT_APPROVAL_THRESHOLD: legs above it (per asset) wait for an operator's approval. */
+  approvalThresholds?: ReadonlyMap<string, bigint>;
   /** Test seams of sendOnce (see SendContext.hooks). */
   hooks?: SendContext['hooks'];
+  /** PAYOUT_MAX_FEE_PER_GAS_GWEI in wei: replacements of stuck transactions never bid above it. */
+  maxFeePerGas?: bigint;
 }
 
 /** A client for one chain over all its RPC endpoints, named so viem can estimate EIP-1559 fees for it. */
@@ -62,6 +72,7 @@ export function startPayoutsWorker(deps: PayoutsWorkerDeps): { worker: Worker; c
       confirmations: chain.confirmations,
       logger,
       ...(deps.hooks ? { hooks: deps.hooks } : {}),
+      ...(deps.maxFeePerGas !== undefined ? { maxFeePerGas: deps.maxFeePerGas } : {}),
     });
   }
   if (!deps.feeAddress) logger.warn('FEE_ADDRESS is not set: fee legs fail and flag their deal');
@@ -73,13 +84,14 @@ export function startPayoutsWorker(deps: PayoutsWorkerDeps): { worker: Worker; c
     sendContext: (chainId) => contexts.get(chainId) ?? null,
     logger,
     ...(deps.recheckMs !== undefined ? { recheckMs: deps.recheckMs } : {}),
+    ...(deps.approvalThresholds ? { approvalThresholds: deps.approvalThresholds } : {}),
   });
   checkHandlers('payouts', handlers);
   const worker = new Worker(QUEUES.payouts, dispatch(handlers), {
     ...deps.workerOptions,
     connection: deps.connection,
     prefix: redisKeys(deps.prefix).bullPrefix,
-    concurrency: deps.concurrency ?? DEFAULT_CONCURRENCY,
+    concurrency: deps.concurrency ?? PAYOUTS_CONCURRENCY,
   });
   worker.on('error', (err) => logger.warn({ err }, 'payouts worker error'));
   logger.info(

@@ -24,7 +24,13 @@ export type SendState =
   | { status: 'broadcast'; txHash: Hex; nonce: bigint }
   /** Mined with success and at least the chain's confirmation count deep. */
   | { status: 'confirmed'; txHash: Hex; blockNumber: bigint }
-  /** Mined but reverted, or refused for good (insufficient funds at the node): a human must look. */
+  /**
+   * The node refused the signed transaction: its sender lacks the native coin for gas × max fee (+ value).
+   * The record stays signed; once about `shortfall` more wei is at `address`, calling again broadcasts
+   * the same transaction (nonce included).
+   */
+  | { status: 'needs_gas'; txHash: Hex; nonce: bigint; address: `0x${string}`; shortfall: bigint }
+  /** Mined but reverted, or its nonce taken by another transaction: a human must look. */
   | { status: 'failed'; txHash: Hex | null; reason: string };
 
 /** A key the signer holds; the private key never leaves this object and is never logged. */

@@ -1,4 +1,6 @@
 import type {
+  ApprovePayoutInput,
+  ApprovePayoutResult,
   AssetList,
   CancelInput,
   ClearReviewInput,
@@ -97,6 +99,11 @@ export function endpoints(client: ApiClient) {
       ),
     resolveReview: (id: string, body: ResolveReviewInput, idempotencyKey: string) =>
       r<ResolveReviewResult>(`/api/admin/deals/${encodeURIComponent(id)}/resolve-review`, {
+        body,
+        idempotencyKey,
+      }),
+    approvePayout: (payoutId: string, body: ApprovePayoutInput, idempotencyKey: string) =>
+      r<ApprovePayoutResult>(`/api/admin/payouts/${encodeURIComponent(payoutId)}/approve`, {
         body,
         idempotencyKey,
       }),

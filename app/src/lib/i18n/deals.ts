@@ -59,6 +59,7 @@ export const activityMessages: Messages<
   | 'set_address'
   | 'dispute_message'
   | 'decide_stray_funds'
+  | 'approve_payout'
   | 'resolve_review'
 > = {
   en: {
@@ -80,6 +81,7 @@ export const activityMessages: Messages<
     set_address: 'Changed their address',
     dispute_message: 'Dispute message',
     decide_stray_funds: 'Decided on an extra payment',
+    approve_payout: 'Payout approved by an operator',
     resolve_review: 'Review resolved',
   },
   ru: {
@@ -101,6 +103,7 @@ export const activityMessages: Messages<
     set_address: 'Изменил свой адрес',
     dispute_message: 'Сообщение в споре',
     decide_stray_funds: 'Решение по лишнему платежу',
+    approve_payout: 'Выплата одобрена оператором',
     resolve_review: 'Проверка завершена',
   },
 };

@@ -86,8 +86,34 @@ export function balanceDriftMessage(
   };
 }
 
+/** A `payout_approval_required:<payout id>` reason (a payout above the approval threshold), or null. */
+export function payoutApprovalMessage(
+  reason: string,
+): { key: 'payout_approval_required'; params: Record<string, string> } | null {
+  const match = /^payout_approval_required:(\d+)$/.exec(reason);
+  return match ? { key: 'payout_approval_required', params: { id: match[1] ?? '' } } : null;
+}
+
 export const reviewMessages: Messages<
   | PayoutFailureKey
+  | 'payout_approval_required'
+  | 'awaiting'
+  | 'awaitingHint'
+  | 'payoutLine'
+  | 'payoutId'
+  | 'feeAddress'
+  | 'kind_seller'
+  | 'kind_fee'
+  | 'kind_buyer_excess'
+  | 'kind_buyer_refund'
+  | 'kind_buyer_share'
+  | 'kind_stray_refund'
+  | 'kind_stray_accept'
+  | 'approvePayout'
+  | 'approveHint'
+  | 'confirmApprove'
+  | 'payout_not_awaiting_approval'
+  | 'payout_not_found'
   | 'title'
   | 'notForRole'
   | 'intro'
@@ -175,6 +201,28 @@ export const reviewMessages: Messages<
 > = {
   en: {
     ...payoutFailureMessages('en'),
+    payout_approval_required:
+      'Payout #{id} is above the approval threshold and waits for an operator to approve it (below).',
+    awaiting: 'Payouts waiting for approval',
+    awaitingHint:
+      'Each is above the approval threshold for its asset. Nothing is sent until you approve it; the deal’s other payouts go on.',
+    payoutLine: '{kind}: {amount} to {recipient}',
+    payoutId: 'Payout #{id}',
+    feeAddress: 'the platform fee address',
+    kind_seller: 'To the seller',
+    kind_fee: 'Platform fee',
+    kind_buyer_excess: 'Overpayment back to the buyer',
+    kind_buyer_refund: 'Refund to the buyer',
+    kind_buyer_share: 'The buyer’s share',
+    kind_stray_refund: 'Stray payment returned',
+    kind_stray_accept: 'Accepted stray funds to the seller',
+    approvePayout: 'Approve payout',
+    approveHint:
+      'Approve only once you are sure the recipient is right: the payout signer sends it as soon as you confirm.',
+    confirmApprove: 'Send {amount} to {recipient} ({kind}, payout #{id}).',
+    payout_not_awaiting_approval:
+      'This payout is no longer waiting for approval (it was approved meanwhile). The list has been reloaded.',
+    payout_not_found: 'This payout no longer exists. The list has been reloaded.',
     title: 'Review',
     notForRole: 'Review is for operators. Your account does not have that role.',
     intro: 'Deals flagged for review and payments that reached a deal but were not counted.',
@@ -268,6 +316,28 @@ export const reviewMessages: Messages<
   },
   ru: {
     ...payoutFailureMessages('ru'),
+    payout_approval_required:
+      'Выплата №{id} превышает порог одобрения и ждёт, пока оператор её одобрит (ниже).',
+    awaiting: 'Выплаты, ожидающие одобрения',
+    awaitingHint:
+      'Каждая превышает порог одобрения для своего актива. Ничего не отправляется, пока вы не одобрите; остальные выплаты по сделке идут своим ходом.',
+    payoutLine: '{kind}: {amount} на {recipient}',
+    payoutId: 'Выплата №{id}',
+    feeAddress: 'адрес комиссии платформы',
+    kind_seller: 'Продавцу',
+    kind_fee: 'Комиссия платформы',
+    kind_buyer_excess: 'Возврат переплаты покупателю',
+    kind_buyer_refund: 'Возврат покупателю',
+    kind_buyer_share: 'Доля покупателя',
+    kind_stray_refund: 'Возврат постороннего платежа',
+    kind_stray_accept: 'Принятые средства продавцу',
+    approvePayout: 'Одобрить выплату',
+    approveHint:
+      'Одобряйте, только убедившись, что получатель верный: подписчик выплат отправит её сразу после подтверждения.',
+    confirmApprove: 'Отправить {amount} на {recipient} ({kind}, выплата №{id}).',
+    payout_not_awaiting_approval:
+      'Эта выплата больше не ждёт одобрения (её уже одобрили). Список перезагружен.',
+    payout_not_found: 'Этой выплаты больше нет. Список перезагружен.',
     title: 'Проверка',
     notForRole: 'Проверка доступна только операторам. У вашего аккаунта нет этой роли.',
     intro: 'Сделки, отмеченные для проверки, и платежи, которые пришли на сделку, но не были засчитаны.',

@@ -84,7 +84,10 @@ describe('review screen', () => {
         calls.push({ url: String(input), init });
         if (String(input).endsWith('/clear-review'))
           return json(409, { code: 'review_not_flagged', detail: 'The deal is not flagged for review' });
-        return json(200, { items: [{ deal, strayPayments: [stray] }], nextCursor: null });
+        return json(200, {
+          items: [{ deal, strayPayments: [stray], awaitingApproval: [] }],
+          nextCursor: null,
+        });
       }),
     );
     render(Page);
@@ -116,7 +119,9 @@ describe('review screen', () => {
   it('moves focus into the confirm step and back to Continue when it is cancelled', async () => {
     vi.stubGlobal(
       'fetch',
-      vi.fn(async () => json(200, { items: [{ deal, strayPayments: [] }], nextCursor: null })),
+      vi.fn(async () =>
+        json(200, { items: [{ deal, strayPayments: [], awaitingApproval: [] }], nextCursor: null }),
+      ),
     );
     render(Page);
     const item = within(await screen.findByRole('article', { name: 'Laptop' }));
@@ -130,6 +135,115 @@ describe('review screen', () => {
     await waitFor(() => expect(document.activeElement).toBe(heading));
     await fireEvent.click(item.getByRole('button', { name: 'Cancel' }));
     await waitFor(() => expect(document.activeElement).toBe(item.getByRole('button', { name: 'Continue' })));
+  });
+
+  it('approves a payout held above the threshold after a confirm step naming who receives what', async () => {
+    const SELLER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    const held = {
+      id: '901',
+      kind: 'seller',
+      chainId: 1,
+      token: deal.asset.token,
+      recipient: SELLER,
+      amount: '49250000',
+      cause: '9',
+    };
+    const flagged = { ...deal, state: 'releasing', reviewReasons: ['payout_approval_required:901'] };
+    const calls: Array<{ url: string; init: RequestInit }> = [];
+    let approvals = 0;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: URL | string, init: RequestInit = {}) => {
+        calls.push({ url: String(input), init });
+        if (String(input).endsWith('/approve')) {
+          approvals += 1;
+          // The first try wins; the second finds it approved meanwhile.
+          return approvals === 1
+            ? json(200, { deal: { ...flagged, needsReview: false }, payout: { ...held, status: 'pending' } })
+            : json(409, { code: 'payout_not_awaiting_approval', detail: 'The payout is pending' });
+        }
+        return json(200, {
+          items: [{ deal: flagged, strayPayments: [], awaitingApproval: approvals === 0 ? [held] : [] }],
+          nextCursor: null,
+        });
+      }),
+    );
+    render(Page);
+    const item = within(await screen.findByRole('article', { name: 'Laptop' }));
+    expect(
+      item.getByText(
+        'Payout #901 is above the approval threshold and waits for an operator to approve it (below).',
+      ),
+    ).toBeTruthy();
+    expect(item.getByRole('heading', { name: 'Payouts waiting for approval' })).toBeTruthy();
+    const line = `To the seller: 49.25 USDT to ${SELLER}`;
+    expect(item.getByText(line)).toBeTruthy();
+
+    await fireEvent.click(item.getByRole('button', { name: `Approve payout: ${line}` }));
+    await fireEvent.click(item.getByRole('button', { name: 'Continue' }));
+    expect(item.getByText('Write a note.')).toBeTruthy();
+    await fireEvent.input(item.getByLabelText('Note for the record'), {
+      target: { value: 'Seller confirmed the address by phone' },
+    });
+    await fireEvent.click(item.getByRole('button', { name: 'Continue' }));
+    expect(item.getByText(`Send 49.25 USDT to ${SELLER} (To the seller, payout #901).`)).toBeTruthy();
+    expect(item.getByText('Note: Seller confirmed the address by phone')).toBeTruthy();
+    await fireEvent.click(item.getByRole('button', { name: 'Confirm' }));
+
+    await item.findByText('Done.');
+    const approve = calls.filter((c) => c.url.endsWith('/approve'));
+    expect(approve.map((c) => c.url)).toEqual(['http://api.test/api/admin/payouts/901/approve']);
+    expect(approve[0]?.init.method).toBe('POST');
+    expect(JSON.parse(String(approve[0]?.init.body))).toEqual({
+      version: 12,
+      note: 'Seller confirmed the address by phone',
+    });
+    expect((approve[0]?.init.headers as Record<string, string> | undefined)?.['idempotency-key']).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
+    // Reloaded: nothing is waiting any more.
+    await waitFor(() =>
+      expect(item.queryByRole('heading', { name: 'Payouts waiting for approval' })).toBeNull(),
+    );
+  });
+
+  it('explains an approval that lost the race and reloads the list', async () => {
+    const held = {
+      id: '902',
+      kind: 'fee',
+      chainId: 1,
+      token: deal.asset.token,
+      recipient: null,
+      amount: '2000000',
+      cause: '9',
+    };
+    let lists = 0;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: URL | string) => {
+        if (String(input).endsWith('/approve'))
+          return json(409, { code: 'payout_not_awaiting_approval', detail: 'The payout is pending' });
+        lists += 1;
+        return json(200, {
+          items: [{ deal, strayPayments: [], awaitingApproval: [held] }],
+          nextCursor: null,
+        });
+      }),
+    );
+    render(Page);
+    const item = within(await screen.findByRole('article', { name: 'Laptop' }));
+    const line = 'Platform fee: 2 USDT to the platform fee address';
+    await fireEvent.click(item.getByRole('button', { name: `Approve payout: ${line}` }));
+    await fireEvent.input(item.getByLabelText('Note for the record'), { target: { value: 'ok' } });
+    await fireEvent.click(item.getByRole('button', { name: 'Continue' }));
+    expect(
+      item.getByText('Send 2 USDT to the platform fee address (Platform fee, payout #902).'),
+    ).toBeTruthy();
+    await fireEvent.click(item.getByRole('button', { name: 'Confirm' }));
+    expect((await item.findByRole('alert')).textContent).toBe(
+      'This payout is no longer waiting for approval (it was approved meanwhile). The list has been reloaded.',
+    );
+    expect(lists).toBe(2);
   });
 
   it('shows a stray payment in another token with that token’s decimals', async () => {
@@ -161,6 +275,7 @@ describe('review screen', () => {
                     { ...stray, id: '43', token: USDC, amount: '7250000' },
                     { ...stray, id: '44', token: unknown, amount: '99' },
                   ],
+                  awaitingApproval: [],
                 },
               ],
               nextCursor: null,

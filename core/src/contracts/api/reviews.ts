@@ -35,6 +35,11 @@ export const dealPaymentParams = z.strictObject({
   id: z.uuid('must be a deal id (UUID)').toLowerCase(),
   paymentId: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a payment id (a positive integer)'),
 });
+export const payoutIdParams = z.strictObject({
+  id: z.string().regex(/^[1-9]\d{0,18}$/, 'must be a payout id (a positive integer)'),
+});
+/** An operator approves one payout above PAYOUT_APPROVAL_THRESHOLD; the note goes into the activity log. */
+export const approvePayoutBody = z.strictObject({ version: expectedVersion, note });
 export const reviewsQuery = z.strictObject({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -55,6 +60,18 @@ export const pendingPayoutSchema = z
     status: z.literal('pending'),
   })
   .meta({ id: 'PendingPayout' });
+
+export const awaitingPayoutSchema = z
+  .object({
+    id: z.string().describe('The payout (leg) id: POST /api/admin/payouts/{id}/approve'),
+    kind: z.string(),
+    chainId: z.number().int(),
+    token: z.string(),
+    recipient: z.string().nullable().describe("null for the platform's fee (its address is configuration)"),
+    amount: units,
+    cause: z.string().describe('The activity entry (seq) that decided it'),
+  })
+  .meta({ id: 'AwaitingPayout' });
 
 export const strayPaymentSchema = paymentViewSchema
   .extend({
@@ -82,9 +99,25 @@ export const resolveReviewResultSchema = z.object({
 });
 /** The answer of a stray funds decision: the deal and the one payout it recorded. */
 export const strayDecisionResultSchema = z.object({ deal: dealViewSchema, payout: pendingPayoutSchema });
+/** The answer of a payout approval: the deal and the payout, pending again and queued. */
+export const approvePayoutResultSchema = z.object({
+  deal: dealViewSchema,
+  payout: awaitingPayoutSchema.extend({
+    status: z.literal('pending'),
+    approvedBy: z.uuid(),
+    approvedAt: z.iso.datetime(),
+  }),
+});
 export const reviewListSchema = z
   .object({
-    items: z.array(z.object({ deal: dealViewSchema, strayPayments: z.array(strayPaymentSchema) })),
+    items: z.array(
+      z.object({
+        deal: dealViewSchema,
+        strayPayments: z.array(strayPaymentSchema),
+        /** Payouts above PAYOUT_APPROVAL_THRESHOLD waiting for an operator's approval. */
+        awaitingApproval: z.array(awaitingPayoutSchema),
+      }),
+    ),
     nextCursor: z.string().nullable(),
   })
   .meta({ id: 'ReviewList' });
@@ -94,9 +127,13 @@ export type ResolveReviewInput = z.input<typeof resolveReviewBody>;
 export type StrayDecisionInput = z.input<typeof strayDecisionBody>;
 export type DealPaymentParams = z.input<typeof dealPaymentParams>;
 export type ReviewsQuery = z.input<typeof reviewsQuery>;
+export type ApprovePayoutInput = z.input<typeof approvePayoutBody>;
+export type PayoutIdParams = z.input<typeof payoutIdParams>;
 
 export type PendingPayout = z.output<typeof pendingPayoutSchema>;
 export type StrayPayment = z.output<typeof strayPaymentSchema>;
+export type AwaitingPayout = z.output<typeof awaitingPayoutSchema>;
+export type ApprovePayoutResult = z.output<typeof approvePayoutResultSchema>;
 export type ReviewDealResult = z.output<typeof reviewDealResultSchema>;
 export type ResolveReviewResult = z.output<typeof resolveReviewResultSchema>;
 export type StrayDecisionResult = z.output<typeof strayDecisionResultSchema>;
