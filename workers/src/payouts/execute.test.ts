@@ -1,7 +1,8 @@
 // The payout job in-process against PostgreSQL and anvil: runs that race, and a run that dies right after
-// signing, still pay every leg with exactly one transaction.
+// signing, still pay every leg with exactly one transaction; a signed transaction the node refuses for
+// lack of gas gets a gas top-up of its own, and that same transaction (same nonce) then pays.
 import { type Actor, createRegistry } from '@amanat/core';
-import { createLogger, DealStore } from '@amanat/platform';
+import { createLogger, DealStore, depositLedgers } from '@amanat/platform';
 import { DelayedError, type Job } from 'bullmq';
 import { type Address, parseAbi, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,5 +173,63 @@ describe('execute-payout', () => {
     ]);
     await drive(handlerWith(ctx), job);
     await expectPaidOnce(deal, before);
+  });
+});
+
+describe('execute-payout, a transaction refused for lack of gas', () => {
+  it('tops the address up for that transaction and sends the same one: paid once, no review', async () => {
+    const deal = await releasingDeal();
+    const before = await Promise.all([SELLER_ADDRESS, FEE_ADDRESS].map(balance));
+    const crash = new Error('killed after signing');
+    const dying = handlerWith({
+      ...ctx,
+      hooks: {
+        afterSign: async () => {
+          throw crash;
+        },
+      },
+    });
+    const job = { dealId: deal.id, cause: deal.cause };
+    // The cause's top-up, then the seller leg, signed and never sent.
+    await expect(drive(dying, job)).rejects.toBe(crash);
+    await expect(drive(dying, job)).rejects.toBe(crash);
+    const { rows: signed } = await db.pool.query(
+      `SELECT a.tx_hash FROM payout_attempts a JOIN payout_legs l ON l.id = a.leg_id
+       WHERE l.deal_id = $1 AND l.kind = 'seller'`,
+      [deal.id],
+    );
+    expect(signed).toHaveLength(1);
+    // The gas it was topped up with is gone (spent elsewhere): the node refuses the signed transaction.
+    const wiped = await c.publicClient.getBalance({ address: deal.deposit });
+    await c.testClient.setBalance({ address: deal.deposit, value: 0n });
+
+    expect(await drive(handlerWith(ctx), job)).toEqual({ outcome: 'paid', settled: true });
+    await expectPaidOnce(deal, before);
+    const { rows: legs } = await db.pool.query(
+      `SELECT kind, tx_hash FROM payout_legs WHERE deal_id = $1 ORDER BY id`,
+      [deal.id],
+    );
+    expect(legs.find((l) => l.kind === 'seller')?.tx_hash).toBe(signed[0]?.tx_hash);
+    const { rows: topups } = await db.pool.query(
+      `SELECT for_tx_hash, status FROM gas_topups WHERE deal_id = $1 ORDER BY id`,
+      [deal.id],
+    );
+    // The cause's first top-up, one for the refused seller transaction, and one for the fee leg, which
+    // the first top-up no longer covered either.
+    expect(topups.map((t) => t.status)).toEqual(['confirmed', 'confirmed', 'confirmed']);
+    expect(topups[0]?.for_tx_hash).toBeNull();
+    expect(topups[1]?.for_tx_hash).toBe(signed[0]?.tx_hash);
+    expect(topups[2]?.for_tx_hash).toMatch(/^0x[0-9a-f]{64}$/);
+    const after = await store.get(deal.id);
+    expect(after?.needsReview).toBe(false);
+    // The native ledger agrees with the chain to the wei (top-ups in, the gas of the mined attempts out),
+    // but for what the test took away. (The fixture's payment is not in the payments table: the token
+    // side is checked by expectPaidOnce, the deposit holds none.)
+    const ledger = (await depositLedgers(db.pool, [deal.id])).get(deal.id) ?? [];
+    expect(ledger.map((l) => [l.token, l.inFlightIn, l.inFlightOut])).toEqual(
+      ledger.map((l) => [l.token, 0n, 0n]),
+    );
+    const native = ledger.find((l) => l.token === 'native');
+    expect((native?.expected ?? 0n) - wiped).toBe(await c.publicClient.getBalance({ address: deal.deposit }));
   });
 });
