@@ -2,6 +2,7 @@ import type { Actor } from '../activity-log.ts';
 import { DEAL_STATES, type DealState } from '../deal/states.ts';
 import { formatAmount } from '../money.ts';
 import { type Locale, type Localized, stateLabel } from './locale.ts';
+import { PAYOUT_FAILURES, PAYOUT_RECORDS } from './payout-reasons.ts';
 
 /**
  * The Telegram message each party gets for a deal event, in English and Russian, worded for the one who
@@ -702,70 +703,19 @@ const REVIEW_REASONS: Record<string, Localized> = {
   },
 };
 
-/** What a payout record pays (English: the subject of "… failed"; Russian: the object of "не удалось выполнить …"). */
-const PAYOUT_RECORD_NAMES: Record<string, Localized> = {
-  seller: { en: 'The payout to the seller', ru: 'выплату продавцу' },
-  fee: { en: 'The platform fee payout', ru: 'выплату комиссии платформы' },
-  buyer_excess: { en: 'The refund of the overpayment to the buyer', ru: 'возврат переплаты покупателю' },
-  buyer_refund: { en: 'The refund to the buyer', ru: 'возврат покупателю' },
-  buyer_share: { en: 'The payout of the buyer’s share', ru: 'выплату доли покупателя' },
-  stray_refund: { en: 'The return of a stray payment', ru: 'возврат постороннего платежа' },
-  stray_accept: {
-    en: 'The payout of accepted stray funds to the seller',
-    ru: 'выплату принятых средств продавцу',
-  },
-  gas_topup: { en: 'The gas top-up of the deposit address', ru: 'пополнение газа для адреса депозита' },
-};
-
-/** Why the payout signer gave a payout up (`payout_failed:<record>:<why>`). */
-const PAYOUT_FAILURE_CAUSES: Record<string, Localized> = {
-  destination_mismatch: {
-    en: 'the recipient is not the address frozen in the deal',
-    ru: 'получатель не совпадает с адресом, зафиксированным в сделке',
-  },
-  destination_invalid: {
-    en: 'the recipient is not a valid EIP-55 address',
-    ru: 'адрес получателя не проходит проверку EIP-55',
-  },
-  fee_address_missing: {
-    en: 'no platform fee address (FEE_ADDRESS) is configured',
-    ru: 'не настроен адрес комиссии платформы (FEE_ADDRESS)',
-  },
-  chain_unavailable: {
-    en: 'the payout signer has no RPC endpoint for its chain',
-    ru: 'у подписчика выплат нет RPC-узла для этой сети',
-  },
-  token_paused: { en: 'the token contract is paused', ru: 'контракт токена приостановлен' },
-  sender_blacklisted: {
-    en: 'the token has blacklisted the deposit address',
-    ru: 'токен заблокировал адрес депозита',
-  },
-  insufficient_balance: {
-    en: 'the deposit address holds less than the payouts need',
-    ru: 'на адресе депозита меньше, чем нужно для выплат',
-  },
-  gas_tank_empty: {
-    en: 'the gas tank holds too little native coin; refill it',
-    ru: 'в газовом резерве недостаточно нативной монеты; пополните его',
-  },
-  reverted: { en: 'the transaction was mined but reverted', ru: 'транзакция попала в блок, но откатилась' },
-  insufficient_funds: {
-    en: 'the node refused the transaction for lack of funds',
-    ru: 'узел отклонил транзакцию из-за нехватки средств',
-  },
-};
-
 /**
  * The text of a `payout_failed:<record>:<why>` review reason, or null for any other reason (or a cause
  * this catalogue does not know, which is then shown as written).
  */
 export function payoutFailureText(reason: string): Localized | null {
   const match = /^payout_failed:([a-z_]+):([a-z_]+)$/.exec(reason);
-  const record = match?.[1] ? PAYOUT_RECORD_NAMES[match[1]] : undefined;
-  const cause =
-    match?.[2] && Object.hasOwn(PAYOUT_FAILURE_CAUSES, match[2])
-      ? PAYOUT_FAILURE_CAUSES[match[2]]
-      : undefined;
+  const [, recordKey = '', causeKey = ''] = match ?? [];
+  const record = Object.hasOwn(PAYOUT_RECORDS, recordKey)
+    ? PAYOUT_RECORDS[recordKey as keyof typeof PAYOUT_RECORDS]
+    : undefined;
+  const cause = Object.hasOwn(PAYOUT_FAILURES, causeKey)
+    ? PAYOUT_FAILURES[causeKey as keyof typeof PAYOUT_FAILURES]
+    : undefined;
   if (!record || !cause) return null;
   return {
     en: `${record.en} failed: ${cause.en}. It is not retried until staff act.`,

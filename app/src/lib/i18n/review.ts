@@ -1,60 +1,10 @@
+import { PAYOUT_FAILURES, PAYOUT_RECORDS } from '@amanat/core/payout-reasons';
 import type { Messages } from './locale.svelte.ts';
 
 /**
  * Review reasons the payout signer raises, `payout_failed:<record>:<why>`: every combination gets its own
  * message (the review screen looks reasons up by key), built from the two lists below.
  */
-const PAYOUT_RECORDS = {
-  seller: { en: 'The payout to the seller', ru: 'выплату продавцу' },
-  fee: { en: 'The platform fee payout', ru: 'выплату комиссии платформы' },
-  buyer_excess: { en: 'The refund of the overpayment to the buyer', ru: 'возврат переплаты покупателю' },
-  buyer_refund: { en: 'The refund to the buyer', ru: 'возврат покупателю' },
-  buyer_share: { en: 'The payout of the buyer’s share', ru: 'выплату доли покупателя' },
-  stray_refund: { en: 'The return of a stray payment', ru: 'возврат постороннего платежа' },
-  stray_accept: {
-    en: 'The payout of accepted stray funds to the seller',
-    ru: 'выплату принятых средств продавцу',
-  },
-  gas_topup: { en: 'The gas top-up of the deposit address', ru: 'пополнение газа для адреса депозита' },
-} as const;
-
-const PAYOUT_FAILURES = {
-  destination_mismatch: {
-    en: 'the recipient is not the address frozen in the deal',
-    ru: 'получатель не совпадает с адресом, зафиксированным в сделке',
-  },
-  destination_invalid: {
-    en: 'the recipient is not a valid EIP-55 address',
-    ru: 'адрес получателя не проходит проверку EIP-55',
-  },
-  fee_address_missing: {
-    en: 'no platform fee address (FEE_ADDRESS) is configured',
-    ru: 'не настроен адрес комиссии платформы (FEE_ADDRESS)',
-  },
-  chain_unavailable: {
-    en: 'the payout signer has no RPC endpoint for its chain',
-    ru: 'у подписчика выплат нет RPC-узла для этой сети',
-  },
-  token_paused: { en: 'the token contract is paused', ru: 'контракт токена приостановлен' },
-  sender_blacklisted: {
-    en: 'the token has blacklisted the deposit address',
-    ru: 'токен заблокировал адрес депозита',
-  },
-  insufficient_balance: {
-    en: 'the deposit address holds less than the payouts need',
-    ru: 'на адресе депозита меньше, чем нужно для выплат',
-  },
-  gas_tank_empty: {
-    en: 'the gas tank holds too little native coin; refill it',
-    ru: 'в газовом резерве недостаточно нативной монеты; пополните его',
-  },
-  reverted: { en: 'the transaction was mined but reverted', ru: 'транзакция попала в блок, но откатилась' },
-  insufficient_funds: {
-    en: 'the node refused the transaction for lack of funds',
-    ru: 'узел отклонил транзакцию из-за нехватки средств',
-  },
-} as const;
-
 type PayoutFailureKey = `payout_failed:${keyof typeof PAYOUT_RECORDS}:${keyof typeof PAYOUT_FAILURES}`;
 
 function payoutFailureMessages(locale: 'en' | 'ru'): Record<PayoutFailureKey, string> {
