@@ -10,6 +10,7 @@ import {
   registryFromConfig,
   type ScannerConfig,
   scannerConfigSchema,
+  scanQueueName,
 } from '@amanat/core';
 import { Queue } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
@@ -147,6 +148,27 @@ describe('scanner processes sharing a chain', () => {
     // Two ticks at once would have made one of them lose the state's compare-and-set.
     const stats = scanners.map((s) => s.stats()[anvil.chainId]);
     expect(stats.map((s) => s?.failedTicks)).toEqual([0, 0]);
+  });
+
+  it('restores a schedule it lost without a reconnect (the watchdog)', async () => {
+    config = await configure(`${redis.prefix}-watchdog`);
+    const seen: Seen[] = [];
+    await launch(config, 'w', seen);
+    await until('a first tick', () => seen.length > 0);
+    // What a Redis that restarted mid-tick can leave: no scheduler and no next job, and no 'ready' event.
+    const queue = new Queue(scanQueueName(anvil.chainId), {
+      connection: redis.redis,
+      prefix: redisKeys(config.REDIS_PREFIX).bullPrefix,
+    });
+    try {
+      await queue.removeJobScheduler(scanQueueName(anvil.chainId));
+      await queue.drain(true);
+      await new Promise((r) => setTimeout(r, 500));
+      const before = seen.length;
+      await until('ticks to resume', () => seen.length > before + 1, 20_000);
+    } finally {
+      await queue.close();
+    }
   });
 
   it('moves the chain to another process when the one scanning dies mid-tick', async () => {

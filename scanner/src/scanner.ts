@@ -186,6 +186,7 @@ export async function startScanner(opts: StartScannerOptions): Promise<ScannerHa
 
   // A chain is ready while some scanner (this process or another) finished a tick recently.
   const staleMs = Math.max(60_000, 20 * config.SCAN_INTERVAL_MS);
+  const watchdogStaleMs = Math.max(5_000, 10 * config.SCAN_INTERVAL_MS);
   const checks: Record<string, ReadinessCheck> = { redis: async () => void (await producer.ping()) };
   for (const { chain } of runtimes) {
     const store = new ScanStateStore(producer, config.REDIS_PREFIX, chain.chainId);
@@ -197,6 +198,28 @@ export async function startScanner(opts: StartScannerOptions): Promise<ScannerHa
     };
   }
 
+  // A watchdog for the same loss: a Redis that restarted while a tick was running can leave the scheduler
+  // without its next job (BullMQ then reports "Missing key for job … moveToFinished"), and no 'ready'
+  // event follows. A chain whose last finished tick is this old gets its schedule upserted again.
+  const watchdog = setInterval(() => {
+    for (const r of runtimes) {
+      new ScanStateStore(producer, config.REDIS_PREFIX, r.chain.chainId)
+        .progress()
+        .then(async (progress) => {
+          if (progress.at !== null && Date.now() - progress.at <= watchdogStaleMs) return;
+          logger.warn(
+            { chainId: r.chain.chainId, lastTickAt: progress.at },
+            'no scan tick lately: restoring the schedule',
+          );
+          await scheduleScans(r.queue, r.chain.chainId, config.SCAN_INTERVAL_MS);
+        })
+        .catch((err: unknown) =>
+          logger.warn({ chainId: r.chain.chainId, err }, 'scan watchdog check failed'),
+        );
+    }
+  }, watchdogStaleMs);
+  watchdog.unref();
+
   let stopping: Promise<void> | null = null;
   return {
     chains: runtimes.map((r) => r.chain.chainId),
@@ -204,6 +227,7 @@ export async function startScanner(opts: StartScannerOptions): Promise<ScannerHa
       Object.fromEntries(runtimes.map((r) => [r.chain.chainId, { ...r.stats, rpc: r.rpc.stats() }])),
     checks,
     stop: (stopOpts) => {
+      clearInterval(watchdog);
       stopping ??= closeAll(runtimes, delivery, callbacks, producer, workerConnection, stopOpts?.force);
       return stopping;
     },
