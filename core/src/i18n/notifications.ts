@@ -2,7 +2,7 @@ import type { Actor } from '../activity-log.ts';
 import { DEAL_STATES, type DealState } from '../deal/states.ts';
 import { formatAmount } from '../money.ts';
 import { type Locale, type Localized, stateLabel } from './locale.ts';
-import { PAYOUT_FAILURES, PAYOUT_RECORDS } from './payout-reasons.ts';
+import { payoutFailureSentence } from './payout-reasons.ts';
 
 /**
  * The Telegram message each party gets for a deal event, in English and Russian, worded for the one who
@@ -709,18 +709,7 @@ const REVIEW_REASONS: Record<string, Localized> = {
  */
 export function payoutFailureText(reason: string): Localized | null {
   const match = /^payout_failed:([a-z_]+):([a-z_]+)$/.exec(reason);
-  const [, recordKey = '', causeKey = ''] = match ?? [];
-  const record = Object.hasOwn(PAYOUT_RECORDS, recordKey)
-    ? PAYOUT_RECORDS[recordKey as keyof typeof PAYOUT_RECORDS]
-    : undefined;
-  const cause = Object.hasOwn(PAYOUT_FAILURES, causeKey)
-    ? PAYOUT_FAILURES[causeKey as keyof typeof PAYOUT_FAILURES]
-    : undefined;
-  if (!record || !cause) return null;
-  return {
-    en: `${record.en} failed: ${cause.en}. It is not retried until staff act.`,
-    ru: `Не удалось выполнить ${record.ru}: ${cause.ru}. Повторов не будет, пока сотрудники не вмешаются.`,
-  };
+  return match ? payoutFailureSentence(match[1] ?? '', match[2] ?? '') : null;
 }
 
 /**

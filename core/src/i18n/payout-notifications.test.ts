@@ -63,10 +63,10 @@ describe('payouts confirmed', () => {
 describe('payout failure review reasons', () => {
   it('reads as a sentence for operators in both languages', () => {
     expect(payoutFailureText('payout_failed:gas_topup:gas_tank_empty')?.en).toBe(
-      'The gas top-up of the deposit address failed: the gas tank holds too little native coin; refill it. It is not retried until staff act.',
+      'The gas top-up of the deposit address failed: the gas tank holds too little native coin; refill it.',
     );
     expect(payoutFailureText('payout_failed:seller:token_paused')?.ru).toBe(
-      'Не удалось выполнить выплату продавцу: контракт токена приостановлен. Повторов не будет, пока сотрудники не вмешаются.',
+      'Не удалось выполнить выплату продавцу: контракт токена приостановлен.',
     );
     expect(payoutFailureText('payout_failed:seller:something_new')).toBeNull();
     expect(payoutFailureText('late_payment')).toBeNull();

@@ -56,3 +56,21 @@ export const PAYOUT_FAILURES = {
     ru: 'узел отклонил транзакцию из-за нехватки средств',
   },
 } as const;
+
+/**
+ * The text of `payout_failed:<record>:<why>`, or null when either part is unknown. It says what failed
+ * and why, nothing about what happens next: some causes (an empty gas tank the top-up waits on) clear by
+ * themselves once fixed, others need a person.
+ */
+export function payoutFailureSentence(
+  recordKey: string,
+  causeKey: string,
+): { en: string; ru: string } | null {
+  if (!Object.hasOwn(PAYOUT_RECORDS, recordKey) || !Object.hasOwn(PAYOUT_FAILURES, causeKey)) return null;
+  const record = PAYOUT_RECORDS[recordKey as keyof typeof PAYOUT_RECORDS];
+  const cause = PAYOUT_FAILURES[causeKey as keyof typeof PAYOUT_FAILURES];
+  return {
+    en: `${record.en} failed: ${cause.en}.`,
+    ru: `Не удалось выполнить ${record.ru}: ${cause.ru}.`,
+  };
+}

@@ -1,4 +1,4 @@
-import { PAYOUT_FAILURES, PAYOUT_RECORDS } from '@amanat/core/payout-reasons';
+import { PAYOUT_FAILURES, PAYOUT_RECORDS, payoutFailureSentence } from '@amanat/core/payout-reasons';
 import type { Messages } from './locale.svelte.ts';
 
 /**
@@ -9,12 +9,10 @@ type PayoutFailureKey = `payout_failed:${keyof typeof PAYOUT_RECORDS}:${keyof ty
 
 function payoutFailureMessages(locale: 'en' | 'ru'): Record<PayoutFailureKey, string> {
   const out: Record<string, string> = {};
-  for (const [record, name] of Object.entries(PAYOUT_RECORDS)) {
-    for (const [failure, why] of Object.entries(PAYOUT_FAILURES)) {
-      out[`payout_failed:${record}:${failure}`] =
-        locale === 'en'
-          ? `${name.en} failed: ${why.en}. It is not retried until staff act.`
-          : `Не удалось выполнить ${name.ru}: ${why.ru}. Повторов не будет, пока сотрудники не вмешаются.`;
+  for (const record of Object.keys(PAYOUT_RECORDS)) {
+    for (const failure of Object.keys(PAYOUT_FAILURES)) {
+      const text = payoutFailureSentence(record, failure);
+      if (text) out[`payout_failed:${record}:${failure}`] = text[locale];
     }
   }
   return out as Record<PayoutFailureKey, string>;
