@@ -6,7 +6,7 @@ import { createRedis } from '@amanat/platform';
 import { type Job, Queue } from 'bullmq';
 import { type Address, parseAbi } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_USDT, PAYOUT_ADDRESS, REFUND_ADDRESS } from '../api/src/testing.ts';
+import { LOCAL_USDT, OPERATOR_TG, PAYOUT_ADDRESS, REFUND_ADDRESS } from '../api/src/testing.ts';
 import { apiClient } from '../devstack/api-client.ts';
 import { type AnvilHandle, deployDemoTokens, startAnvil } from '../devstack/chain.ts';
 import {
@@ -52,6 +52,7 @@ beforeAll(async () => {
         },
       ],
     },
+    env: { api: { OPERATOR_TELEGRAM_IDS: String(OPERATOR_TG) } },
   });
   // TEST_MNEMONIC is anvil's own: the first deposit indexes would be the funded dev accounts.
   await p.db.pool.query(`SELECT setval('deposit_index_seq', 1000, false)`);
@@ -98,8 +99,11 @@ const legsOf = async (dealId: string): Promise<LegRow[]> =>
     )
   ).rows;
 
-/** The deal's payout job once it completed (it must, within 15 s), and its deal's review alerts. */
-async function completedPayoutJob(dealId: string): Promise<{ job: Job; alerted: boolean }> {
+/**
+ * The deal's payout job once it completed (it must, within 15 s), and its deal's review alerts; `jobId`
+ * picks one job when a deal has several (an operator's retry queues one of its own).
+ */
+async function completedPayoutJob(dealId: string, jobId?: string): Promise<{ job: Job; alerted: boolean }> {
   const redis = createRedis(p.redisUrl, 'worker', 'e2e-payout-checks');
   const prefix = redisKeys(p.prefix).bullPrefix;
   const [payouts, notifications] = [QUEUES.payouts, QUEUES.notifications].map(
@@ -107,7 +111,9 @@ async function completedPayoutJob(dealId: string): Promise<{ job: Job; alerted: 
   ) as [Queue, Queue];
   try {
     for (const deadline = Date.now() + 15_000; ; await sleep(100)) {
-      const job = (await payouts.getCompleted()).find((j) => j.data.dealId === dealId);
+      const job = (await payouts.getCompleted()).find(
+        (j) => j.data.dealId === dealId && (jobId === undefined || j.id === jobId),
+      );
       if (job) {
         const alerts = await notifications.getJobs(['waiting', 'active', 'completed', 'delayed']);
         return { job, alerted: alerts.some((j) => j.name === 'review-alert' && j.data.dealId === dealId) };
@@ -170,7 +176,7 @@ async function expectFrozenPayout(deal: Awaited<ReturnType<typeof fundedCusdDeal
 }
 
 describe('payout checks on a real chain', () => {
-  it('a paused token: nothing is sent, the legs fail as token_paused and the deal is flagged', async () => {
+  it('a paused token: nothing is sent and the deal is flagged; once unpaused an operator retries it', async () => {
     const deal = await fundedCusdDeal();
     await cusd.pause();
     try {
@@ -178,6 +184,44 @@ describe('payout checks on a real chain', () => {
     } finally {
       await cusd.pause(false);
     }
+    // The issuer unpaused the token: the operator sends the failed legs again, over the API.
+    const before = await balances(cusd.address, deal.deposit);
+    const operator = await p.signIn(OPERATOR_TG);
+    const listed = await call('GET', '/api/admin/reviews?limit=100', operator);
+    type Failed = { kind: string; retryable: boolean; cause: string };
+    const item = (listed.items as Array<{ deal: { id: string }; failedPayouts: Failed[] }>).find(
+      (i) => i.deal.id === deal.id,
+    );
+    expect(item?.failedPayouts.map((f) => [f.kind, f.retryable])).toEqual([
+      ['seller', true],
+      ['fee', true],
+    ]);
+    const retried = (await call('POST', `/api/admin/deals/${deal.id}/retry-payouts`, operator, {
+      note: 'The issuer unpaused the token',
+    })) as { retried: unknown[]; deal: { needsReview: boolean; version: number } };
+    expect(retried.retried).toHaveLength(2);
+    expect(retried.deal.needsReview).toBe(false);
+    const cause = item?.failedPayouts[0]?.cause;
+    const { job } = await completedPayoutJob(deal.id, `${deal.id}-${cause}-retry-${retried.deal.version}`);
+    expect(job.returnvalue).toEqual({ outcome: 'paid', settled: true });
+    const released = await p.deal(deal.id);
+    expect([released.state, released.needsReview]).toEqual(['released', false]);
+
+    // Paid exactly once, to the base unit: what the legs say, and nothing more.
+    const legs = await legsOf(deal.id);
+    const amount = (kind: string) => BigInt(legs.find((l) => l.kind === kind)?.amount as string);
+    expect(legs.map((l) => l.status)).toEqual(['confirmed', 'confirmed']);
+    expect(await balances(cusd.address, deal.deposit)).toEqual({
+      ...before,
+      seller: before.seller + amount('seller'),
+      fee: before.fee + amount('fee'),
+      deposit: 0n,
+    });
+    expect(await c.publicClient.getTransactionCount({ address: deal.deposit })).toBe(2);
+    const activity = await call('GET', `/api/deals/${deal.id}/activity`, operator);
+    expect(activity.verification).toEqual({ ok: true, problems: [] });
+    const actions = (activity.entries as Array<{ action: string }>).map((e) => e.action);
+    expect(actions.slice(actions.indexOf('retry_payouts'))).toEqual(['retry_payouts', 'payouts_confirmed']);
   });
 
   it('a blacklisted deposit address: nothing is sent, the legs fail as sender_blacklisted', async () => {
@@ -207,8 +251,8 @@ describe('payout checks on a real chain', () => {
       { now: new Date(window.getTime() + 1000) },
     );
     const { job } = await completedPayoutJob(deal.id);
-    // An expired deal has no settling state to leave: it stays expired, its refund paid.
-    expect(job.returnvalue).toEqual({ outcome: 'paid', settled: false });
+    // An expired deal has no settling state to leave: it stays expired, its refund paid and logged.
+    expect(job.returnvalue).toEqual({ outcome: 'paid', settled: true });
     expect(job.attemptsMade).toBe(1);
     const closed = await p.deal(deal.id);
     expect(closed.state).toBe('expired');
@@ -228,6 +272,28 @@ describe('payout checks on a real chain', () => {
       [leg.id],
     );
     expect(attempts).toEqual([{ tx_hash: leg.tx_hash, status: 'mined' }]);
+    // The refund's confirmation is in the log with its transaction, so the buyer is told with the hash.
+    const { rows: entries } = await p.db.pool.query(
+      `SELECT state_before, state_after, facts FROM activity_log WHERE deal_id = $1 AND action = 'payouts_confirmed'`,
+      [deal.id],
+    );
+    expect(entries).toEqual([
+      {
+        state_before: 'expired',
+        state_after: 'expired',
+        facts: {
+          transactions: [
+            {
+              kind: 'buyer_refund',
+              recipient: REFUND_ADDRESS,
+              amount: String(paid),
+              chainId: 31337,
+              txHash: leg.tx_hash,
+            },
+          ],
+        },
+      },
+    ]);
     expect(await c.publicClient.getTransactionCount({ address: deal.deposit })).toBe(1);
     const receipt = await c.publicClient.getTransactionReceipt({ hash: leg.tx_hash as `0x${string}` });
     expect(receipt.status).toBe('success');

@@ -8,7 +8,13 @@ import { Queue } from 'bullmq';
 import { type Address, type Hex, parseAbi, parseEther, recoverTransactionAddress } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARBITRATOR_TG, LOCAL_USDT, PAYOUT_ADDRESS, REFUND_ADDRESS } from '../api/src/testing.ts';
+import {
+  ARBITRATOR_TG,
+  LOCAL_USDT,
+  OPERATOR_TG,
+  PAYOUT_ADDRESS,
+  REFUND_ADDRESS,
+} from '../api/src/testing.ts';
 import { apiClient } from '../devstack/api-client.ts';
 import { type AnvilHandle, deployDemoTokens, startAnvil } from '../devstack/chain.ts';
 import { type ChainClients, chainClients, sendNative, sendToken } from '../devstack/test-chain.ts';
@@ -64,7 +70,7 @@ beforeAll(async () => {
     rpcUrls: { 31337: [anvil.rpcUrl] },
     registry: { chains: { 31337: { confirmations: CONFIRMATIONS } } },
     env: {
-      api: { ARBITRATOR_TELEGRAM_IDS: String(ARBITRATOR_TG) },
+      api: { ARBITRATOR_TELEGRAM_IDS: String(ARBITRATOR_TG), OPERATOR_TELEGRAM_IDS: String(OPERATOR_TG) },
       workers: { RPC_URLS: JSON.stringify({ 31337: [workersRpc.url] }) },
     },
   });
@@ -303,7 +309,7 @@ describe('payouts on a real chain', () => {
     await expectLedgerOnChain([a, b], before);
   }, 90_000);
 
-  it('an empty gas tank fails the payout clearly: nothing is sent and the deal is flagged for operators', async () => {
+  it('an empty gas tank fails the payout clearly and flags the deal; refilled, an operator retries it', async () => {
     const tank = await c.publicClient.getBalance({ address: GAS_TANK });
     await c.testClient.setBalance({ address: GAS_TANK, value: 0n });
     try {
@@ -345,6 +351,26 @@ describe('payouts on a real chain', () => {
         await Promise.all(queues.map((q) => q.close()));
         redis.disconnect();
       }
+
+      // The tank is refilled: an operator sends the failed top-up again, and the release goes through.
+      await c.testClient.setBalance({ address: GAS_TANK, value: tank });
+      const operator = await p.signIn(OPERATOR_TG);
+      const retried = (await call('POST', `/api/admin/deals/${deal.id}/retry-payouts`, operator, {
+        note: 'The gas tank is refilled',
+      })) as { retried: Array<{ record: string; failure: string }> };
+      expect(retried.retried.map((r) => [r.record, r.failure])).toEqual([['gas_topup', 'gas_tank_empty']]);
+      const released = await p.waitForDeal(deal.id, (d) => d.state === 'released', 'released');
+      expect([released.needsReview, released.reviewReasons]).toEqual([false, []]);
+      expect((await legsOf(deal.id)).map((l) => l.status)).toEqual(['confirmed', 'confirmed']);
+      expect(await balanceOf(USDT, deal.deposit)).toBe(0n);
+      // One top-up, sent once after the retry; then the seller's and the fee's transfers.
+      const { rows: after } = await p.db.pool.query(
+        `SELECT g.status, count(a.id)::int AS attempts FROM gas_topups g
+         LEFT JOIN payout_attempts a ON a.topup_id = g.id WHERE g.deal_id = $1 GROUP BY g.id`,
+        [deal.id],
+      );
+      expect(after).toEqual([{ status: 'confirmed', attempts: 1 }]);
+      expect(await c.publicClient.getTransactionCount({ address: deal.deposit })).toBe(2);
     } finally {
       await c.testClient.setBalance({ address: GAS_TANK, value: tank });
     }

@@ -14,6 +14,7 @@ export * from './outbox/write.ts';
 export * from './payments.ts';
 export * from './payouts/approve.ts';
 export * from './payouts/ledger.ts';
+export * from './payouts/retry.ts';
 export * from './payouts/store.ts';
 export * from './redis.ts';
 export * from './runtime/health.ts';

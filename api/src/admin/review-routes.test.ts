@@ -3,6 +3,7 @@ import {
   DealStore,
   decideStrayFunds,
   holdForApproval,
+  markFailed,
   type Pool,
   payoutApprovalReason,
   recordPayments,
@@ -380,6 +381,7 @@ describe('stray funds', () => {
           expect.objectContaining({ id: older.payment.id, classification: 'late', decision: null }),
         ],
         awaitingApproval: [],
+        failedPayouts: [],
       },
     ]);
     const bad = await t.call('GET', '/api/admin/reviews?cursor=bm90LWEtY3Vyc29y', { token: operator });
@@ -763,6 +765,120 @@ describe('approving a payout above the threshold', () => {
     expect([replay.status, replay.headers.get('idempotent-replayed')]).toEqual([200, 'true']);
     const again = await approve(held.id, { note: 'again' });
     expect([again.status, again.body.code]).toEqual([409, 'payout_not_awaiting_approval']);
+    expect(await payoutJobs(deal.id)).toHaveLength(2);
+  });
+});
+
+describe('retrying failed payouts', () => {
+  /** A released deal whose seller leg the payout signer failed at a check, flagged as execute.ts leaves it. */
+  async function failedRelease(s = seller) {
+    const deal = await awaitingPayment(s);
+    await pay(deal, { amount: PRICE });
+    expect((await post(`/api/deals/${deal.id}/confirm`, buyer)).status).toBe(200);
+    const { rows } = await t.db.pool.query(
+      `SELECT id::text AS id, cause FROM payout_legs WHERE deal_id = $1 AND kind = 'seller'`,
+      [deal.id],
+    );
+    const leg = rows[0] as { id: string; cause: string };
+    expect(await markFailed(t.db.pool, { table: 'payout_legs', id: BigInt(leg.id) }, 'token_paused')).toBe(
+      true,
+    );
+    await t.api.ctx.store.act(
+      deal.id,
+      { type: 'flag_review', reason: 'payout_failed:seller:token_paused' },
+      SYSTEM,
+    );
+    return { deal, leg };
+  }
+
+  const retry = (dealId: string, body: unknown, token = operator, headers?: Record<string, string>) =>
+    post(`/api/admin/deals/${dealId}/retry-payouts`, token, body, headers);
+
+  it('lists the failed payout; refuses non-operators, a party operator, no note and a deal with none', async () => {
+    const { deal, leg } = await failedRelease();
+    const listed = await t.call('GET', '/api/admin/reviews?limit=100', { token: operator });
+    const item = listed.body.items.find((i: { deal: { id: string } }) => i.deal.id === deal.id);
+    expect(item.failedPayouts).toEqual([
+      {
+        record: 'payout_leg',
+        id: leg.id,
+        kind: 'seller',
+        chainId: 31337,
+        token: USDT,
+        recipient: PAYOUT,
+        amount: (PRICE - FEE).toString(),
+        cause: leg.cause,
+        failure: 'token_paused',
+        retryable: true,
+      },
+    ]);
+
+    const before = await footprint(deal.id);
+    for (const token of [seller, buyer, arbitrator, outsider]) {
+      const res = await retry(deal.id, { note: 'x' }, token);
+      expect([res.status, res.body.code]).toEqual([403, 'operator_only']);
+    }
+    const noNote = await retry(deal.id, {});
+    expect([noNote.status, noNote.body.code]).toEqual([400, 'validation_failed']);
+    const unknown = await retry('00000000-0000-4000-8000-000000000000', { note: 'x' });
+    expect([unknown.status, unknown.body.code]).toEqual([404, 'deal_not_found']);
+    expect(await footprint(deal.id)).toEqual(before);
+
+    const own = await failedRelease(operator);
+    const ownBefore = await footprint(own.deal.id);
+    const refused = await retry(own.deal.id, { note: 'my own money' });
+    expect([refused.status, refused.body.code]).toEqual([403, 'operator_is_party']);
+    expect(await footprint(own.deal.id)).toEqual(ownBefore);
+
+    const clean = await awaitingPayment();
+    const none = await retry(clean.id, { note: 'x' });
+    expect([none.status, none.body.code]).toEqual([409, 'nothing_to_retry']);
+  });
+
+  it('sends the leg again once: pending, logged, queued under a new job id, the flag lowered', async () => {
+    const { deal, leg } = await failedRelease();
+    const version = (await t.api.ctx.store.get(deal.id))?.version as number;
+    const headers = { 'Idempotency-Key': `retry-${deal.id}` };
+    const res = await retry(deal.id, { note: 'The issuer unpaused the token', version }, operator, headers);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.retried).toEqual([
+      {
+        record: 'payout_leg',
+        id: leg.id,
+        kind: 'seller',
+        chainId: 31337,
+        token: USDT,
+        recipient: PAYOUT,
+        amount: (PRICE - FEE).toString(),
+        cause: leg.cause,
+        failure: 'token_paused',
+        status: 'pending',
+      },
+    ]);
+    expect(res.body.deal).toMatchObject({ state: 'releasing', needsReview: false, reviewReasons: [] });
+    expect((await legsOf(deal.id)).map((l) => `${l.kind}:${l.status}`)).toEqual([
+      'seller:pending',
+      'fee:pending',
+    ]);
+    expect((await payoutJobs(deal.id)).map((j) => j.job_id)).toEqual([
+      `${deal.id}-${leg.cause}`,
+      `${deal.id}-${leg.cause}-retry-${version + 1}`,
+    ]);
+    expect((await activity(deal.id)).at(-1)).toMatchObject({
+      action: 'retry_payouts',
+      stateAfter: 'releasing',
+      facts: { note: 'The issuer unpaused the token', records: [{ id: leg.id, failure: 'token_paused' }] },
+    });
+
+    const replay = await retry(
+      deal.id,
+      { note: 'The issuer unpaused the token', version },
+      operator,
+      headers,
+    );
+    expect([replay.status, replay.headers.get('idempotent-replayed')]).toEqual([200, 'true']);
+    const again = await retry(deal.id, { note: 'again' });
+    expect([again.status, again.body.code]).toEqual([409, 'nothing_to_retry']);
     expect(await payoutJobs(deal.id)).toHaveLength(2);
   });
 });

@@ -9,6 +9,8 @@ import {
   payoutIdParams,
   resolveReviewBody,
   resolveReviewResultSchema,
+  retryPayoutsBody,
+  retryPayoutsResultSchema,
   reviewDealResultSchema,
   reviewListSchema,
   reviewsQuery,
@@ -20,8 +22,10 @@ import {
   type DealRecord,
   dealOfPayoutLeg,
   decideStrayFunds,
+  type FailedPayout,
   type HeldPayout,
   listReviews,
+  retryPayouts,
   type StrayPayout,
 } from '@amanat/platform';
 import type { ApiContext } from '../context.ts';
@@ -32,8 +36,8 @@ import { type Caller, defineRoute, type RouteDef } from '../http/route.ts';
 
 /**
  * Operator actions for deals that need a human: clear a review flag, decide stray funds (late,
- * foreign-asset or denylisted payments), settle a deal whose funding was lost after it moved on, and
- * approve a payout above PAYOUT_APPROVAL_THRESHOLD.
+ * foreign-asset or denylisted payments), settle a deal whose funding was lost after it moved on,
+ * approve a payout above PAYOUT_APPROVAL_THRESHOLD, and send failed payouts again.
  * Every action goes through core's state machine in the deal's one version-checked write, so it lands in
  * the hash-chained activity log, and any payout it decides is recorded as pending with its payout job.
  */
@@ -47,6 +51,7 @@ const REVIEW_STATUS: Record<string, number> = {
   payment_changed: 409,
   payout_not_found: 404,
   payout_not_awaiting_approval: 409,
+  payout_not_retryable: 409,
   operator_is_party: 403,
 };
 
@@ -117,6 +122,7 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
               decision: p.decision,
             })),
             awaitingApproval: item.awaitingApproval.map(heldPayoutView),
+            failedPayouts: item.failedPayouts.map(failedPayoutView),
           })),
           nextCursor: page.next ? encodeCursor(page.next) : null,
         };
@@ -276,8 +282,61 @@ export function reviewRoutes(ctx: ApiContext): RouteDef[] {
         };
       },
     }),
+    defineRoute({
+      method: 'post',
+      path: '/api/admin/deals/:id/retry-payouts',
+      operationId: 'retryPayouts',
+      summary: 'Send the failed payouts of a deal again, once their cause is fixed (operators)',
+      description:
+        'A failed payout leg or gas top-up waits for a person: nothing retries it by itself. Once the cause ' +
+        'is fixed (the token unpaused, the gas tank refilled, …), this sends every failed record of the deal ' +
+        "again: each goes back to pending and its cause's payout job is queued under a new job id. The retry " +
+        "is logged with the note in the deal's activity log; when the deal's only review reasons were these " +
+        'failures, the flag is lowered too (a new failure raises it again). Records that had a transaction ' +
+        'mined without reverting may have paid and are never sent again (`retryable: false` in the review ' +
+        'list): 409 payout_not_retryable when nothing else is left. 409 nothing_to_retry without failed ' +
+        'payouts; 403 for an operator who is a party of the deal.',
+      tag: 'admin',
+      auth: 'user',
+      operatorOnly: true,
+      params: dealIdParams,
+      body: retryPayoutsBody,
+      response: retryPayoutsResultSchema,
+      errors: [403, 404, 409, 422],
+      handler: async ({ params, body, caller }) => {
+        const actor = await operatorOn(params.id, caller);
+        const result = await retryPayouts(ctx.store, {
+          dealId: params.id,
+          actor,
+          note: body.note,
+          ...versionOpt(body.version),
+        }).catch((err) => {
+          throw asApiError(err);
+        });
+        return {
+          deal: await view(result.deal),
+          retried: result.retried.map((p) => {
+            const { retryable: _, ...retried } = failedPayoutView(p);
+            return { ...retried, status: 'pending' as const };
+          }),
+        };
+      },
+    }),
   ];
 }
+
+const failedPayoutView = (p: FailedPayout) => ({
+  record: p.record,
+  id: p.id,
+  kind: p.kind,
+  chainId: p.chainId,
+  token: p.token,
+  recipient: p.recipient,
+  amount: p.amount.toString(),
+  cause: p.cause,
+  failure: p.failure,
+  retryable: p.retryable,
+});
 
 const heldPayoutView = (p: HeldPayout) => ({
   id: p.id,

@@ -105,6 +105,12 @@ const SAMPLE_ACTIONS: Record<DealActionType, DealAction> = {
     note: 'seller confirmed the address by phone',
     closesReview: false,
   },
+  retry_payouts: {
+    type: 'retry_payouts',
+    records: [{ record: 'payout_leg', id: '42', kind: 'seller', failure: 'token_paused' }],
+    note: 'the issuer unpaused the token',
+    closesReview: false,
+  },
 };
 
 const ALL: ActorRole[] = ['seller', 'buyer', 'arbitrator', 'operator', 'system'];
@@ -115,6 +121,7 @@ const STRAY: Partial<Record<DealActionType, ActorRole[]>> = {
   decide_stray_funds: ['operator'],
   // Payouts (the deal's own or stray funds') exist only once there is a deposit address.
   approve_payout: ['operator'],
+  retry_payouts: ['operator'],
 };
 /** A deal holding its money undecided can be settled by an operator when its funding was lost. */
 const HOLDING: Partial<Record<DealActionType, ActorRole[]>> = { ...STRAY, resolve_review: ['operator'] };
@@ -162,7 +169,7 @@ const SPEC: Record<DealState, Partial<Record<DealActionType, ActorRole[]>>> = {
   refunded: { ...STRAY, record_funding: ['system'] },
   split: { ...STRAY, record_funding: ['system'] },
   cancelled: { ...STRAY, record_funding: ['system'] },
-  expired: { ...STRAY, record_funding: ['system'] },
+  expired: { ...STRAY, record_funding: ['system'], payouts_confirmed: ['system'] },
 };
 
 describe('permission table', () => {
@@ -296,6 +303,8 @@ describe('lifecycle', () => {
     );
     const t = decide(d, { type: 'expire' }, actors.system, at(50));
     expect([t.to, t.payout]).toEqual(['expired', { kind: 'refund' }]);
+    // Its refund confirmed on the chain is logged (the buyer is told), and the deal stays expired.
+    expect(decide(t.next, { type: 'payouts_confirmed' }, actors.system, at(60)).to).toBe('expired');
     const empty = decide(
       { ...d, state: 'awaiting_payment', confirmed: 0n },
       { type: 'expire' },
@@ -622,6 +631,23 @@ describe('operator review actions', () => {
     );
     expect(codeOf(() => decide(flagged, approve, actors.system, T0))).toBe('actor_not_permitted');
     expect(codeOf(() => decide(deal(), approve, actors.operator, T0))).toBe('action_not_allowed_in_state');
+  });
+
+  it('retrying failed payouts changes no state; it needs a note and something to retry', () => {
+    const retry = SAMPLE_ACTIONS.retry_payouts as Extract<DealAction, { type: 'retry_payouts' }>;
+    const flagged = deal({ state: 'releasing', funding: 'funded', confirmed: 100n, needsReview: true });
+    const kept = decide(flagged, retry, actors.operator, T0);
+    expect([kept.to, kept.payout, kept.next, kept.reviewReasons]).toEqual(['releasing', null, flagged, []]);
+    expect(decide(flagged, { ...retry, closesReview: true }, actors.operator, T0).next.needsReview).toBe(
+      false,
+    );
+    expect(codeOf(() => decide(flagged, { ...retry, note: '' }, actors.operator, T0))).toBe(
+      'reason_required',
+    );
+    expect(codeOf(() => decide(flagged, { ...retry, records: [] }, actors.operator, T0))).toBe(
+      'nothing_to_retry',
+    );
+    expect(codeOf(() => decide(flagged, retry, actors.buyer, T0))).toBe('actor_not_permitted');
   });
 });
 

@@ -140,7 +140,29 @@ export type DealAction =
       recipient: string | null;
       note: string;
       closesReview: boolean;
+    }
+  /**
+   * An operator sends failed payouts again once their cause is fixed (a token unpaused, the gas tank
+   * refilled): storage puts each failed record named here back to pending and queues its payout job. Only
+   * records whose money cannot have moved are retried (storage checks). Changes no state; `closesReview`
+   * is storage's finding that these failures were the deal's only review reasons.
+   */
+  | {
+      type: 'retry_payouts';
+      records: RetriedPayout[];
+      note: string;
+      closesReview: boolean;
     };
+
+/** One failed payout record an operator retries: a payout leg, or a gas top-up of the deposit address. */
+export interface RetriedPayout {
+  record: 'payout_leg' | 'gas_topup';
+  id: string;
+  /** The leg's kind, or 'gas_topup'. */
+  kind: string;
+  /** Why it had failed, as recorded. */
+  failure: string;
+}
 
 export type DealActionType = DealAction['type'];
 
@@ -187,7 +209,9 @@ export const ACTION_RULES: Record<
   resolve_dispute: { actors: ['arbitrator'], from: ['disputed'] },
   inspection_lapsed: { actors: ['system'], from: ['delivered'] },
   delivery_lapsed: { actors: ['system'], from: ['funded'] },
-  payouts_confirmed: { actors: ['system'], from: ['releasing', 'refunding', 'splitting'] },
+  // An expired deal's refund of a partial payment is confirmed too (the deal stays expired): the buyer is
+  // told, with the transaction, like any other refund.
+  payouts_confirmed: { actors: ['system'], from: ['releasing', 'refunding', 'splitting', 'expired'] },
   flag_review: { actors: ['system', 'operator'], from: DEAL_STATES },
   clear_review: { actors: ['operator'], from: DEAL_STATES },
   set_address: { actors: ['seller', 'buyer'], from: ['draft', 'awaiting_payment'] },
@@ -198,6 +222,7 @@ export const ACTION_RULES: Record<
   resolve_review: { actors: ['operator'], from: ['funded', 'delivered', 'disputed'] },
   // Payouts are decided only once a deal has a deposit address; stray funds can be paid long after.
   approve_payout: { actors: ['operator'], from: DEAL_STATES.filter((s) => s !== 'draft') },
+  retry_payouts: { actors: ['operator'], from: DEAL_STATES.filter((s) => s !== 'draft') },
 };
 
 /** How the API should answer each rejection: 403 forbidden, 409 conflict, 422 invalid. */
@@ -224,6 +249,7 @@ export const DEAL_ERROR_KIND = {
   split_amount_invalid: 'invalid',
   stray_amount_invalid: 'invalid',
   payout_amount_invalid: 'invalid',
+  nothing_to_retry: 'conflict',
   foreign_asset_not_acceptable: 'invalid',
   denylisted_funds_not_acceptable: 'invalid',
 } as const satisfies Record<string, 'forbidden' | 'conflict' | 'invalid'>;
@@ -446,8 +472,8 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
       break;
     }
     case 'payouts_confirmed': {
-      next.state =
-        deal.state === 'releasing' ? 'released' : deal.state === 'refunding' ? 'refunded' : 'split';
+      const settled = { releasing: 'released', refunding: 'refunded', splitting: 'split' } as const;
+      if (deal.state in settled) next.state = settled[deal.state as keyof typeof settled];
       break;
     }
     case 'flag_review': {
@@ -504,6 +530,12 @@ export function decide(deal: DealSnapshot, action: DealAction, actor: Actor, now
     case 'approve_payout': {
       requireText(action.note, 'A note');
       if (action.amount <= 0n) reject('payout_amount_invalid', 'Only a payout of more than zero is approved');
+      if (action.closesReview && deal.needsReview) next.needsReview = false;
+      break;
+    }
+    case 'retry_payouts': {
+      requireText(action.note, 'A note');
+      if (action.records.length === 0) reject('nothing_to_retry', 'There is no failed payout to retry');
       if (action.closesReview && deal.needsReview) next.needsReview = false;
       break;
     }

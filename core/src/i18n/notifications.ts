@@ -328,6 +328,19 @@ function payoutsConfirmedSentence(c: Ctx): Localized {
       },
     );
   }
+  if (after === 'expired') {
+    return bySide(
+      c.role,
+      {
+        en: 'The return of the buyer’s payment is confirmed on the chain. The deal stays expired.',
+        ru: 'Возврат платежа покупателю подтверждён в блокчейне. Сделка остаётся истёкшей.',
+      },
+      {
+        en: 'The return of your payment is confirmed on the chain. The deal stays expired.',
+        ru: 'Возврат вашего платежа подтверждён в блокчейне. Сделка остаётся истёкшей.',
+      },
+    );
+  }
   return {
     en: 'The payouts of the split are confirmed on the chain. The deal is closed.',
     ru: 'Выплаты по разделу подтверждены в блокчейне. Сделка закрыта.',
@@ -616,6 +629,10 @@ const BODIES: Record<string, (c: Ctx) => Localized> = {
           ru: 'Сотрудники Amanat одобрили выплату; она отправляется.',
         };
   },
+  retry_payouts: () => ({
+    en: 'A payout of this deal had failed. Amanat staff fixed the cause and it is being sent again now.',
+    ru: 'Выплата по этой сделке не прошла. Сотрудники Amanat устранили причину, и она отправляется снова.',
+  }),
   resolve_review: (c) => {
     const { kind } = resolveOutcome(c);
     if (c.input.stateAfter === 'refunded') {

@@ -16,6 +16,7 @@ import {
 import type { Queryable } from '../db.ts';
 import { outboxRowsJson } from '../outbox/write.ts';
 import { awaitingApprovalOf, type HeldPayout } from '../payouts/approve.ts';
+import { type FailedPayout, failedPayoutsOf } from '../payouts/retry.ts';
 import { type DealCursor, type DealPaymentRow, paymentRow } from './queries.ts';
 import { DEAL_SELECT, type DealRecord, dealFromRow } from './record.ts';
 import type { ActResult, DealStore } from './store.ts';
@@ -265,11 +266,14 @@ export interface ReviewItem {
   strayPayments: StrayPaymentView[];
   /** Payout legs above PAYOUT_APPROVAL_THRESHOLD waiting for an operator's approval. */
   awaitingApproval: HeldPayout[];
+  /** Payout legs and gas top-ups that failed and wait for a person (retry-payouts). */
+  failedPayouts: FailedPayout[];
 }
 
 /**
- * Deals an operator must look at: flagged for review, holding stray funds nobody has decided yet, or with
- * a payout waiting for approval (a cleared flag does not make undecided money disappear from this list).
+ * Deals an operator must look at: flagged for review, holding stray funds nobody has decided yet, with a
+ * payout waiting for approval, or with a failed payout (a cleared flag does not make undecided money
+ * disappear from this list).
  * Newest first, keyset paged.
  */
 export async function listReviews(
@@ -282,7 +286,8 @@ export async function listReviews(
          SELECT p.deal_id FROM payments p
          WHERE p.classification = ANY($1::text[]) AND p.deal_id IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM stray_fund_decisions s WHERE s.payment_id = p.id))
-         OR d.id IN (SELECT l.deal_id FROM payout_legs l WHERE l.status = 'awaiting_approval'))
+         OR d.id IN (SELECT l.deal_id FROM payout_legs l WHERE l.status IN ('awaiting_approval', 'failed'))
+         OR d.id IN (SELECT g.deal_id FROM gas_topups g WHERE g.status = 'failed'))
        AND ($2::timestamptz IS NULL OR (d.created_at, d.id) < ($2::timestamptz, $3::uuid))
      ORDER BY d.created_at DESC, d.id DESC LIMIT $4`,
     [STRAY_FUNDS_CLASSES, opts.after?.createdAt ?? null, opts.after?.id ?? null, opts.limit + 1],
@@ -296,12 +301,17 @@ export async function listReviews(
     db,
     deals.map((d) => d.id),
   );
+  const failed = await failedPayoutsOf(
+    db,
+    deals.map((d) => d.id),
+  );
   const last = deals.at(-1);
   return {
     items: deals.map((deal) => ({
       deal,
       strayPayments: stray.get(deal.id) ?? [],
       awaitingApproval: awaiting.get(deal.id) ?? [],
+      failedPayouts: failed.get(deal.id) ?? [],
     })),
     next: rows.length > opts.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
   };

@@ -338,7 +338,10 @@ export async function insertPayoutAttempt(db: Queryable, a: NewPayoutAttempt): P
   return attemptFromRow(rows[0] as Row);
 }
 
-/** The record's transaction that may still be mined (the newest not replaced), or null if none was signed. */
+/**
+ * The record's transaction that may still be mined (the newest not replaced), or null if none was signed
+ * (or an operator's retry retired every one: see retry.ts).
+ */
 export async function liveAttempt(
   db: Queryable,
   recordTable: PayoutRecordTable,
@@ -348,13 +351,14 @@ export async function liveAttempt(
   const { rows } = await db.query({
     name: `payout-attempt-live-${attemptColumn}`,
     text: `SELECT * FROM payout_attempts WHERE ${attemptColumn} = $1 AND status <> 'replaced'
+         AND retired_at IS NULL
        ORDER BY id DESC LIMIT 1`,
     values: [id.toString()],
   });
   return rows[0] ? attemptFromRow(rows[0]) : null;
 }
 
-/** Every attempt of a record, oldest first (replacements included). */
+/** Every attempt of a record since it was last retried, oldest first (replacements included). */
 export async function attemptsOf(
   db: Queryable,
   recordTable: PayoutRecordTable,
@@ -363,7 +367,7 @@ export async function attemptsOf(
   const { attemptColumn } = sqlOf(recordTable);
   const { rows } = await db.query({
     name: `payout-attempts-of-${attemptColumn}`,
-    text: `SELECT * FROM payout_attempts WHERE ${attemptColumn} = $1 ORDER BY id`,
+    text: `SELECT * FROM payout_attempts WHERE ${attemptColumn} = $1 AND retired_at IS NULL ORDER BY id`,
     values: [id.toString()],
   });
   return rows.map(attemptFromRow);
@@ -415,7 +419,9 @@ export async function markAttemptMined(
   // Two statements, others first: the live-nonce index is checked row by row.
   await client.query({
     name: `payout-attempt-others-replaced-${attemptColumn}`,
-    text: `UPDATE payout_attempts SET status = 'replaced' WHERE ${attemptColumn} = $1 AND id <> $2 AND status <> 'replaced'`,
+    // Retired attempts keep their status: a reverted one's gas was spent all the same.
+    text: `UPDATE payout_attempts SET status = 'replaced'
+       WHERE ${attemptColumn} = $1 AND id <> $2 AND status <> 'replaced' AND retired_at IS NULL`,
     values: [record.id.toString(), attemptId.toString()],
   });
   await client.query({

@@ -151,6 +151,8 @@ const tokenReads = parseAbi([
 
 const IN_FLIGHT = new Set(['signed', 'broadcast']);
 const SETTLING_STATES = new Set(['releasing', 'refunding', 'splitting']);
+/** An expired deal's refund of what arrived: its confirmation is logged once, the deal stays expired. */
+const EXPIRED = 'expired';
 const STRAY_KINDS = new Set<PayoutLegKind>(['stray_refund', 'stray_accept']);
 
 const byLegOrder = (a: PayoutLeg, b: PayoutLeg) => LEG_ORDER.indexOf(a.kind) - LEG_ORDER.indexOf(b.kind);
@@ -410,10 +412,22 @@ export function createPayoutHandlers(deps: PayoutHandlerDeps): Record<string, Jo
       await ensureFlagged(job.dealId, payoutFailureReason(kind, 'insufficient_funds'));
   }
 
-  /** Moves the deal on once every leg of its decision is confirmed; stray funds move nothing. */
+  /**
+   * Moves the deal on once every leg of its decision is confirmed (an expired deal stays expired, but its
+   * refund is logged all the same, so the buyer is told with the transaction); stray funds move nothing.
+   */
   async function settle(deal: DealRecord, legs: PayoutLeg[]): Promise<boolean> {
     if (legs.some((l) => STRAY_KINDS.has(l.kind))) return false;
-    if (!SETTLING_STATES.has(deal.state)) return false;
+    if (!SETTLING_STATES.has(deal.state) && deal.state !== EXPIRED) return false;
+    if (deal.state === EXPIRED) {
+      // The state does not change, so the machine cannot refuse a second entry: this run holds the deal's
+      // advisory lock, and the entry is looked for under it.
+      const { rows } = await pool.query(
+        `SELECT 1 FROM activity_log WHERE deal_id = $1 AND action = 'payouts_confirmed' LIMIT 1`,
+        [deal.id],
+      );
+      if (rows.length > 0) return false;
+    }
     // Every decided payout of the deal, not only this cause's: the deal is paid when all of them are.
     const { rows } = await pool.query(
       `SELECT count(*)::int AS open FROM payout_legs

@@ -19,6 +19,8 @@ import type {
   ResolveInput,
   ResolveReviewInput,
   ResolveReviewResult,
+  RetryPayoutsInput,
+  RetryPayoutsResult,
   ReviewDealResult,
   ReviewList,
   Session,
@@ -104,6 +106,11 @@ export function endpoints(client: ApiClient) {
       }),
     approvePayout: (payoutId: string, body: ApprovePayoutInput, idempotencyKey: string) =>
       r<ApprovePayoutResult>(`/api/admin/payouts/${encodeURIComponent(payoutId)}/approve`, {
+        body,
+        idempotencyKey,
+      }),
+    retryPayouts: (dealId: string, body: RetryPayoutsInput, idempotencyKey: string) =>
+      r<RetryPayoutsResult>(`/api/admin/deals/${encodeURIComponent(dealId)}/retry-payouts`, {
         body,
         idempotencyKey,
       }),

@@ -60,6 +60,7 @@ export const activityMessages: Messages<
   | 'dispute_message'
   | 'decide_stray_funds'
   | 'approve_payout'
+  | 'retry_payouts'
   | 'resolve_review'
 > = {
   en: {
@@ -82,6 +83,7 @@ export const activityMessages: Messages<
     dispute_message: 'Dispute message',
     decide_stray_funds: 'Decided on an extra payment',
     approve_payout: 'Payout approved by an operator',
+    retry_payouts: 'Failed payout sent again by an operator',
     resolve_review: 'Review resolved',
   },
   ru: {
@@ -104,6 +106,7 @@ export const activityMessages: Messages<
     dispute_message: 'Сообщение в споре',
     decide_stray_funds: 'Решение по лишнему платежу',
     approve_payout: 'Выплата одобрена оператором',
+    retry_payouts: 'Оператор повторил неудавшуюся выплату',
     resolve_review: 'Проверка завершена',
   },
 };

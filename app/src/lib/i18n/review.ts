@@ -62,6 +62,16 @@ export const reviewMessages: Messages<
   | 'confirmApprove'
   | 'payout_not_awaiting_approval'
   | 'payout_not_found'
+  | 'kind_gas_topup'
+  | 'failedTitle'
+  | 'failedHint'
+  | 'failedBecause'
+  | 'notRetryable'
+  | 'retryPayouts'
+  | 'retryHint'
+  | 'confirmRetry'
+  | 'nothing_to_retry'
+  | 'payout_not_retryable'
   | 'title'
   | 'notForRole'
   | 'intro'
@@ -171,6 +181,20 @@ export const reviewMessages: Messages<
     payout_not_awaiting_approval:
       'This payout is no longer waiting for approval (it was approved meanwhile). The list has been reloaded.',
     payout_not_found: 'This payout no longer exists. The list has been reloaded.',
+    kind_gas_topup: 'Gas top-up of the deposit address',
+    failedTitle: 'Failed payouts',
+    failedHint:
+      'Nothing retries these by itself. Fix the cause first (a paused token, an empty gas tank…), then send them again.',
+    failedBecause: 'It failed: {failure}',
+    notRetryable:
+      'A transaction of it was mined without reverting, so it may have paid: check the chain by hand. It is never sent again from here.',
+    retryPayouts: 'Send failed payouts again',
+    retryHint:
+      'Each failed payout goes back to the payout signer, which checks it again before sending. If the cause is still there, it fails and flags the deal again.',
+    confirmRetry: 'Send {amount} to {recipient} ({kind}) again.',
+    nothing_to_retry: 'This deal has no failed payout any more. The list has been reloaded.',
+    payout_not_retryable:
+      'Every failed payout of this deal may have paid already (a transaction was mined): check the chain by hand.',
     title: 'Review',
     notForRole: 'Review is for operators. Your account does not have that role.',
     intro: 'Deals flagged for review and payments that reached a deal but were not counted.',
@@ -286,6 +310,20 @@ export const reviewMessages: Messages<
     payout_not_awaiting_approval:
       'Эта выплата больше не ждёт одобрения (её уже одобрили). Список перезагружен.',
     payout_not_found: 'Этой выплаты больше нет. Список перезагружен.',
+    kind_gas_topup: 'Пополнение газа депозитного адреса',
+    failedTitle: 'Неудавшиеся выплаты',
+    failedHint:
+      'Сами они не повторяются. Сначала устраните причину (токен на паузе, пустой газовый резерв…), затем отправьте их снова.',
+    failedBecause: 'Причина сбоя: {failure}',
+    notRetryable:
+      'Её транзакция была включена в блок без отката, так что выплата могла пройти: проверьте блокчейн вручную. Отсюда она больше не отправляется.',
+    retryPayouts: 'Отправить неудавшиеся выплаты снова',
+    retryHint:
+      'Каждая неудавшаяся выплата возвращается подписчику выплат, который проверит её ещё раз перед отправкой. Если причина осталась, выплата снова не пройдёт и сделка снова будет отмечена.',
+    confirmRetry: 'Снова отправить {amount} на {recipient} ({kind}).',
+    nothing_to_retry: 'У этой сделки больше нет неудавшихся выплат. Список перезагружен.',
+    payout_not_retryable:
+      'Все неудавшиеся выплаты этой сделки могли уже пройти (транзакция была включена в блок): проверьте блокчейн вручную.',
     title: 'Проверка',
     notForRole: 'Проверка доступна только операторам. У вашего аккаунта нет этой роли.',
     intro: 'Сделки, отмеченные для проверки, и платежи, которые пришли на сделку, но не были засчитаны.',

@@ -85,7 +85,7 @@ describe('review screen', () => {
         if (String(input).endsWith('/clear-review'))
           return json(409, { code: 'review_not_flagged', detail: 'The deal is not flagged for review' });
         return json(200, {
-          items: [{ deal, strayPayments: [stray], awaitingApproval: [] }],
+          items: [{ deal, strayPayments: [stray], failedPayouts: [], awaitingApproval: [] }],
           nextCursor: null,
         });
       }),
@@ -120,7 +120,10 @@ describe('review screen', () => {
     vi.stubGlobal(
       'fetch',
       vi.fn(async () =>
-        json(200, { items: [{ deal, strayPayments: [], awaitingApproval: [] }], nextCursor: null }),
+        json(200, {
+          items: [{ deal, strayPayments: [], failedPayouts: [], awaitingApproval: [] }],
+          nextCursor: null,
+        }),
       ),
     );
     render(Page);
@@ -163,7 +166,14 @@ describe('review screen', () => {
             : json(409, { code: 'payout_not_awaiting_approval', detail: 'The payout is pending' });
         }
         return json(200, {
-          items: [{ deal: flagged, strayPayments: [], awaitingApproval: approvals === 0 ? [held] : [] }],
+          items: [
+            {
+              deal: flagged,
+              strayPayments: [],
+              failedPayouts: [],
+              awaitingApproval: approvals === 0 ? [held] : [],
+            },
+          ],
           nextCursor: null,
         });
       }),
@@ -225,7 +235,7 @@ describe('review screen', () => {
           return json(409, { code: 'payout_not_awaiting_approval', detail: 'The payout is pending' });
         lists += 1;
         return json(200, {
-          items: [{ deal, strayPayments: [], awaitingApproval: [held] }],
+          items: [{ deal, strayPayments: [], failedPayouts: [], awaitingApproval: [held] }],
           nextCursor: null,
         });
       }),
@@ -244,6 +254,82 @@ describe('review screen', () => {
       'This payout is no longer waiting for approval (it was approved meanwhile). The list has been reloaded.',
     );
     expect(lists).toBe(2);
+  });
+
+  it('lists failed payouts in words and sends the retryable ones again after a confirm step', async () => {
+    const SELLER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    const paused = {
+      record: 'payout_leg',
+      id: '905',
+      kind: 'seller',
+      chainId: 1,
+      token: deal.asset.token,
+      recipient: SELLER,
+      amount: '49250000',
+      cause: '9',
+      failure: 'token_paused',
+      retryable: true,
+    };
+    const unclear = {
+      ...paused,
+      id: '906',
+      kind: 'fee',
+      recipient: null,
+      amount: '750000',
+      failure: 'mined, but the receipt has no Transfer log',
+      retryable: false,
+    };
+    const flagged = { ...deal, state: 'releasing', reviewReasons: ['payout_failed:seller:token_paused'] };
+    const calls: Array<{ url: string; init: RequestInit }> = [];
+    let retried = false;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: URL | string, init: RequestInit = {}) => {
+        calls.push({ url: String(input), init });
+        if (String(input).endsWith('/retry-payouts')) {
+          retried = true;
+          return json(200, { deal: flagged, retried: [{ ...paused, status: 'pending' }] });
+        }
+        return json(200, {
+          items: [
+            {
+              deal: flagged,
+              strayPayments: [],
+              awaitingApproval: [],
+              failedPayouts: retried ? [unclear] : [paused, unclear],
+            },
+          ],
+          nextCursor: null,
+        });
+      }),
+    );
+    render(Page);
+    const item = within(await screen.findByRole('article', { name: 'Laptop' }));
+    expect(item.getByRole('heading', { name: 'Failed payouts' })).toBeTruthy();
+    expect(item.getByText(`To the seller: 49.25 USDT to ${SELLER}`)).toBeTruthy();
+    expect(item.getByText('It failed: mined, but the receipt has no Transfer log')).toBeTruthy();
+    expect(item.getByText(/it may have paid: check the chain by hand/)).toBeTruthy();
+
+    await fireEvent.click(item.getByRole('button', { name: 'Send failed payouts again' }));
+    await fireEvent.input(item.getByLabelText('Note for the record'), {
+      target: { value: 'The issuer unpaused the token' },
+    });
+    await fireEvent.click(item.getByRole('button', { name: 'Continue' }));
+    // Only the retryable one is named: the other is never sent again from here.
+    expect(item.getByText(`Send 49.25 USDT to ${SELLER} (To the seller) again.`)).toBeTruthy();
+    expect(item.queryByText(/0.75 USDT to the platform fee address \(Platform fee\) again/)).toBeNull();
+    await fireEvent.click(item.getByRole('button', { name: 'Confirm' }));
+
+    await item.findByText('Done.');
+    const retry = calls.filter((c) => c.url.endsWith('/retry-payouts'));
+    expect(retry.map((c) => c.url)).toEqual([`http://api.test/api/admin/deals/${DEAL_ID}/retry-payouts`]);
+    expect(JSON.parse(String(retry[0]?.init.body))).toEqual({
+      version: 12,
+      note: 'The issuer unpaused the token',
+    });
+    // Reloaded: only the record that may have paid is left, and nothing can be retried.
+    await waitFor(() => expect(item.queryByRole('button', { name: 'Send failed payouts again' })).toBeNull());
+    expect(item.queryByText(`To the seller: 49.25 USDT to ${SELLER}`)).toBeNull();
   });
 
   it('shows a stray payment in another token with that token’s decimals', async () => {
@@ -275,6 +361,7 @@ describe('review screen', () => {
                     { ...stray, id: '43', token: USDC, amount: '7250000' },
                     { ...stray, id: '44', token: unknown, amount: '99' },
                   ],
+                  failedPayouts: [],
                   awaitingApproval: [],
                 },
               ],

@@ -40,6 +40,8 @@ export const payoutIdParams = z.strictObject({
 });
 /** An operator approves one payout above PAYOUT_APPROVAL_THRESHOLD; the note goes into the activity log. */
 export const approvePayoutBody = z.strictObject({ version: expectedVersion, note });
+/** An operator sends a deal's failed payouts again once the cause is fixed; the note goes into the log. */
+export const retryPayoutsBody = z.strictObject({ version: expectedVersion, note });
 export const reviewsQuery = z.strictObject({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -72,6 +74,33 @@ export const awaitingPayoutSchema = z
     cause: z.string().describe('The activity entry (seq) that decided it'),
   })
   .meta({ id: 'AwaitingPayout' });
+
+export const failedPayoutSchema = z
+  .object({
+    record: z
+      .enum(['payout_leg', 'gas_topup'])
+      .describe('A payout leg, or a gas top-up of the deposit address'),
+    id: z.string(),
+    kind: z.string().describe("The leg's kind, or gas_topup"),
+    chainId: z.number().int(),
+    token: z.string().describe("'native' for a gas top-up"),
+    recipient: z
+      .string()
+      .nullable()
+      .describe(
+        "A top-up's is the deposit address; null for the platform's fee (its address is configuration)",
+      ),
+    amount: units,
+    cause: z.string().describe('The activity entry (seq) that decided it'),
+    failure: z.string().describe("Why it failed, as recorded (a code, or the chain's answer in words)"),
+    retryable: z
+      .boolean()
+      .describe(
+        'false when one of its transactions was mined without reverting: it may have paid, so it is never ' +
+          'sent again by a retry and a person checks the chain',
+      ),
+  })
+  .meta({ id: 'FailedPayout' });
 
 export const strayPaymentSchema = paymentViewSchema
   .extend({
@@ -108,6 +137,11 @@ export const approvePayoutResultSchema = z.object({
     approvedAt: z.iso.datetime(),
   }),
 });
+/** The answer of a payout retry: the deal and the records sent again (pending, their jobs queued). */
+export const retryPayoutsResultSchema = z.object({
+  deal: dealViewSchema,
+  retried: z.array(failedPayoutSchema.omit({ retryable: true }).extend({ status: z.literal('pending') })),
+});
 export const reviewListSchema = z
   .object({
     items: z.array(
@@ -116,6 +150,8 @@ export const reviewListSchema = z
         strayPayments: z.array(strayPaymentSchema),
         /** Payouts above PAYOUT_APPROVAL_THRESHOLD waiting for an operator's approval. */
         awaitingApproval: z.array(awaitingPayoutSchema),
+        /** Payout legs and gas top-ups that failed; POST /api/admin/deals/{id}/retry-payouts sends them again. */
+        failedPayouts: z.array(failedPayoutSchema),
       }),
     ),
     nextCursor: z.string().nullable(),
@@ -129,11 +165,14 @@ export type DealPaymentParams = z.input<typeof dealPaymentParams>;
 export type ReviewsQuery = z.input<typeof reviewsQuery>;
 export type ApprovePayoutInput = z.input<typeof approvePayoutBody>;
 export type PayoutIdParams = z.input<typeof payoutIdParams>;
+export type RetryPayoutsInput = z.input<typeof retryPayoutsBody>;
 
 export type PendingPayout = z.output<typeof pendingPayoutSchema>;
 export type StrayPayment = z.output<typeof strayPaymentSchema>;
 export type AwaitingPayout = z.output<typeof awaitingPayoutSchema>;
 export type ApprovePayoutResult = z.output<typeof approvePayoutResultSchema>;
+export type FailedPayoutView = z.output<typeof failedPayoutSchema>;
+export type RetryPayoutsResult = z.output<typeof retryPayoutsResultSchema>;
 export type ReviewDealResult = z.output<typeof reviewDealResultSchema>;
 export type ResolveReviewResult = z.output<typeof resolveReviewResultSchema>;
 export type StrayDecisionResult = z.output<typeof strayDecisionResultSchema>;
