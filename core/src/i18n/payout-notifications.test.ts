@@ -60,6 +60,43 @@ describe('payouts confirmed', () => {
   });
 });
 
+describe('an expired deal’s refund confirmed', () => {
+  const REFUND_TX = `0x${'c3'.repeat(32)}`;
+  const refunded = (role: 'seller' | 'buyer'): DealNotificationInput => ({
+    ...released(role, 'https://etherscan.io'),
+    stateBefore: 'expired',
+    stateAfter: 'expired',
+    facts: {
+      transactions: [
+        { kind: 'buyer_refund', recipient: '0xBuyer', amount: '40000000', chainId: 1, txHash: REFUND_TX },
+      ],
+    },
+  });
+
+  it('tells the buyer their partial payment is back, with the transaction, and the deal stays expired', () => {
+    const buyer = dealNotificationText(refunded('buyer'), 'en').text;
+    expect(buyer).toContain('The return of your payment is confirmed on the chain. The deal stays expired.');
+    expect(buyer).toContain(`40 USDT to you: <a href="https://etherscan.io/tx/${REFUND_TX}`);
+    const seller = dealNotificationText(refunded('seller'), 'ru').text;
+    expect(seller).toContain('Возврат платежа покупателю подтверждён в блокчейне. Сделка остаётся истёкшей.');
+    expect(seller).not.toContain('раздел');
+  });
+
+  it('tells the parties a failed payout is being sent again after an operator’s retry', () => {
+    const input: DealNotificationInput = {
+      ...released('buyer', null),
+      action: 'retry_payouts',
+      stateBefore: 'releasing',
+      stateAfter: 'releasing',
+      facts: {},
+      actor: { kind: 'user', userId: 'op', role: 'operator' },
+    };
+    expect(dealNotificationText(input, 'en').text).toContain(
+      'A payout of this deal had failed. Amanat staff fixed the cause and it is being sent again now.',
+    );
+  });
+});
+
 describe('payout failure review reasons', () => {
   it('reads as a sentence for operators in both languages', () => {
     expect(payoutFailureText('payout_failed:gas_topup:gas_tank_empty')?.en).toBe(
