@@ -10,7 +10,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'node',
-          include: ['{core,platform,api,workers,scanner,assist,devstack,scripts,e2e}/**/*.test.ts'],
+          include: ['{core,platform,api,workers,scanner,assist,devstack,scripts,e2e,deploy}/**/*.test.ts'],
           exclude: ['**/node_modules/**'],
         },
       },

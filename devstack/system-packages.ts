@@ -7,6 +7,8 @@ const PROVIDERS: Record<string, string> = {
   psql: 'postgresql-client',
   // The app's end-to-end tests and benchmark drive Debian's Chromium (playwright-core, /usr/bin/chromium).
   chromium: 'chromium',
+  // The deployment's Caddyfile is validated and exercised by Debian's Caddy (the version it must accept).
+  caddy: 'caddy',
 };
 
 const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
