@@ -9,6 +9,11 @@ const PROVIDERS: Record<string, string> = {
   chromium: 'chromium',
   // The deployment's Caddyfile is validated and exercised by Debian's Caddy (the version it must accept).
   caddy: 'caddy',
+  // The deployment's tests: shell scripts are linted, and the backup scripts round-trip a private
+  // PostgreSQL of pg_dump's own major (Debian's server package).
+  shellcheck: 'shellcheck',
+  pg_dump: 'postgresql-client',
+  pg_ctlcluster: 'postgresql',
 };
 
 const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;

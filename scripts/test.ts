@@ -20,7 +20,10 @@ function run(title: string, cmd: string, args: string[], cwd = root): void {
 
 // The launcher test and the crash tests run their own redis-server even when REDIS_URL is set; the app's
 // end-to-end tests drive Chromium.
-ensureSystemPackages({ needs: ['redis-server', 'chromium', 'caddy'], log });
+ensureSystemPackages({
+  needs: ['redis-server', 'chromium', 'caddy', 'shellcheck', 'pg_dump', 'pg_ctlcluster'],
+  log,
+});
 
 run('lint and format (biome)', 'biome', ['check', '--error-on-warnings', '.']);
 run('typecheck (tsc)', 'tsc', ['-p', 'tsconfig.json', '--noEmit']);
