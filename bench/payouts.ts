@@ -1,16 +1,17 @@
 // bench:payouts — the payout signer's throughput: 500 funded deals released at once on anvil under 1-second
-// interval mining, with the api and workers (every role, the payout signer included) as real processes
-// with their production settings, the workers' RPC through a proxy that counts every call. Prints deals
-// released and payout transactions per minute, RPC calls per payout, the duplicate check (every leg paid by
-// exactly one mined transaction, the chain's balances and nonces equal to the ledger), the gas top-ups and
-// the workers' peak RSS next to the targets. Exits non-zero when a deal is not released or anything was paid
-// twice.
+// interval mining, with the api, workers (every role, the payout signer included) and scanner (whose view
+// of the outgoing transfers confirms each payout) as real processes with their production settings, the
+// workers' and the scanner's RPC each through a proxy that counts every call. Prints deals released and
+// payout transactions per minute, RPC calls per payout, the duplicate check (every leg paid by exactly one
+// mined transaction, the chain's balances and nonces equal to the ledger), the gas top-ups and the peak RSS
+// next to the targets. Exits non-zero when a deal is not released or anything was paid twice.
 //
 // Set-up, not measured: the deals are created and accepted through the DealStore (the API's own deposit
 // address deriver over the signer's xpub), their deposit addresses are funded on chain in bulk (the demo
 // USDT owner mints each its amount due: two blocks for all 500), and each mint is recorded through
 // recordPayments, the path the payments worker takes once the scanner reports a payment. Measured: the
-// buyers' confirmations over the API (all 500 at once) until every deal is `released`.
+// buyers' confirmations over the API (all 500 at once) until every deal is `released`. The scanner starts
+// after the funding, at the head, so it reports the gas top-ups (as in production), not the mints.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import {
 import { findFreePort } from '../devstack/ports.ts';
 import { accountXpub } from '../devstack/secrets.ts';
 import { newDealInput } from '../platform/src/deals/test-fixtures.ts';
+import { SCANNER_PROCESS } from '../scanner/src/process-settings.ts';
 import { type RpcProxy, startRpcProxy } from '../scanner/src/rpc/test-proxy.ts';
 import { WORKERS_PROCESS } from '../workers/src/process-settings.ts';
 import { type Hex, rpc, rpcBatch, toQuantity } from './scanner-chain.ts';
@@ -320,16 +322,23 @@ export async function benchPayouts(env: { databaseUrl: string; redisUrl: string 
   await migrate({ connectionString: env.databaseUrl, schema });
   const anvil = await startAnvil({ blockTime: BLOCK_TIME_SEC });
   let proxy: RpcProxy | null = null;
+  let scannerProxy: RpcProxy | null = null;
   const services: ServiceProcess[] = [];
   const pool = createPool({ connectionString: env.databaseUrl, schema, max: SETUP_CLIENTS + 4 });
   try {
     await deployDemoTokens(anvil.rpcUrl);
     proxy = await startRpcProxy({ target: anvil.rpcUrl });
+    scannerProxy = await startRpcProxy({ target: anvil.rpcUrl });
     // The signer's deposit key is anvil's own mnemonic: the first indexes are the funded dev accounts.
     await pool.query(`SELECT setval('deposit_index_seq', 1000, false)`);
     const xpub = accountXpub(ANVIL_MNEMONIC);
-    const [apiPort, workersPort] = [await findFreePort(), await findFreePort()];
+    const [apiPort, workersPort, scannerPort] = [
+      await findFreePort(),
+      await findFreePort(),
+      await findFreePort(),
+    ];
     const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
     const common: Record<string, string> = {
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
@@ -354,7 +363,7 @@ export async function benchPayouts(env: { databaseUrl: string; redisUrl: string 
           TELEGRAM_BOT_USERNAME: 'amanat_bench_bot',
           DEPOSIT_XPUB: xpub,
           ASSIST_SERVICE_SECRET: randomBytes(32).toString('hex'),
-          PAYMENT_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+          PAYMENT_WEBHOOK_SECRET: webhookSecret,
           RATE_LIMIT_IP_PER_MIN: '1000000',
           RATE_LIMIT_USER_PER_MIN: '1000000',
         },
@@ -433,6 +442,25 @@ export async function benchPayouts(env: { databaseUrl: string; redisUrl: string 
     await fundDeals(anvil.rpcUrl, store, deals);
     log(`funded on chain (mints) and recorded in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     const ids = deals.map((d) => d.id);
+    // Ready once its first tick ran: from then on every block is scanned, every payout sender watched.
+    services.push(
+      await startService({
+        name: 'scanner',
+        entry: 'scanner/src/main.ts',
+        nodeArgs: SCANNER_PROCESS.nodeArgs,
+        env: {
+          ...common,
+          ...SCANNER_PROCESS.env,
+          RPC_URLS: JSON.stringify({ [CHAIN_ID]: [scannerProxy.url] }),
+          SCANNER_HEALTH_PORT: String(scannerPort),
+          PAYMENT_WEBHOOK_SECRET: webhookSecret,
+          PAYMENT_CALLBACK_URL: `${apiUrl}/api/payment/callback`,
+          SCAN_CHECKPOINT_DIR: join(tmp, 'scan-checkpoints'),
+        },
+        readyUrl: `http://127.0.0.1:${scannerPort}/readyz`,
+      }),
+    );
+    const scanner = services[2] as ServiceProcess;
 
     const [sellerBefore, feeBefore] = await tokenBalances(anvil.rpcUrl, [SELLER_ADDRESS, FEE_ADDRESS]);
     const [tankNonceBefore] = await nonces(anvil.rpcUrl, [GAS_TANK]);
@@ -440,6 +468,7 @@ export async function benchPayouts(env: { databaseUrl: string; redisUrl: string 
     await sleep(2_000);
     const headBefore = BigInt(await rpc<Hex>(anvil.rpcUrl, 'eth_blockNumber'));
     proxy.resetCounts();
+    scannerProxy.resetCounts();
     const t0 = performance.now();
     const t0Wall = Date.now();
     await inParallel(ids, RELEASE_CLIENTS, (id) => call('POST', `/api/deals/${id}/confirm`, buyerToken, {}));
@@ -463,6 +492,8 @@ export async function benchPayouts(env: { databaseUrl: string; redisUrl: string 
     const elapsedMs = performance.now() - t0;
     const calls = proxy.calls;
     const byMethod = [...proxy.callsByMethod].sort((a, b) => b[1] - a[1]);
+    const scannerCalls = scannerProxy.calls;
+    const scannerByMethod = [...scannerProxy.callsByMethod].sort((a, b) => b[1] - a[1]);
     const head = BigInt(await rpc<Hex>(anvil.rpcUrl, 'eth_blockNumber'));
     const check = await checkExactlyOnce(anvil.rpcUrl, pool, deals, {
       seller: sellerBefore as bigint,
@@ -499,6 +530,10 @@ export async function benchPayouts(env: { databaseUrl: string; redisUrl: string 
       `    by method: ${byMethod.map(([m, n]) => `${m} ${(n / Math.max(1, progress.legsConfirmed)).toFixed(2)}`).join(', ')}`,
     );
     console.log(
+      `  scanner RPC calls       ${String(scannerCalls).padStart(8)}   (${scannerByMethod.map(([m, n]) => `${m} ${n}`).join(', ')}; ` +
+        `not counted above)`,
+    );
+    console.log(
       `  duplicates              ${String(check.problems.length).padStart(8)}   target 0   ${ok(exactlyOnce)}` +
         `   (${check.legs} legs and ${check.topups} top-ups, each one mined transaction; balances = ledger)`,
     );
@@ -515,6 +550,7 @@ export async function benchPayouts(env: { databaseUrl: string; redisUrl: string 
     console.log(`  flagged for review      ${String(progress.flagged).padStart(8)}`);
     console.log(`  workers peak RSS        ${workers.peakRssMb().toFixed(0).padStart(5)} MB`);
     console.log(`  api peak RSS            ${api.peakRssMb().toFixed(0).padStart(5)} MB`);
+    console.log(`  scanner peak RSS        ${scanner.peakRssMb().toFixed(0).padStart(5)} MB`);
     if (!allReleased || !exactlyOnce) {
       console.error(`--- workers ---\n${workers.output().slice(-4000)}`);
       process.exitCode = 1;
@@ -525,6 +561,7 @@ export async function benchPayouts(env: { databaseUrl: string; redisUrl: string 
   } finally {
     await Promise.all(services.map((s) => s.stop()));
     await proxy?.close();
+    await scannerProxy?.close();
     await anvil.stop();
     await pool.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
     await pool.end();

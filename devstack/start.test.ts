@@ -10,10 +10,22 @@ const dataDir = `.data/test-start-${randomBytes(4).toString('hex')}`;
 let child: ChildProcess | null = null;
 let output = '';
 
-afterAll(() => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+// A failed run still stops what the launcher started: SIGTERM first (it stops its services and
+// infrastructure), then SIGKILL for its whole process group (anvil, redis-server, PostgreSQL included).
+afterAll(async () => {
+  const running = child;
+  if (running?.pid !== undefined && running.exitCode === null) {
+    const exited = new Promise((resolve) => running.once('exit', resolve));
+    running.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
+    try {
+      process.kill(-running.pid, 'SIGKILL');
+    } catch {
+      // The group is gone already.
+    }
+  }
   rmSync(join(root, dataDir), { recursive: true, force: true });
-});
+}, 60_000);
 
 const waitForOutput = async (pattern: RegExp, ms: number) => {
   const end = Date.now() + ms;
@@ -55,6 +67,8 @@ describe('npm start (devstack/start.ts)', () => {
     child = spawn(process.execPath, [join(root, 'devstack/start.ts')], {
       cwd: root,
       env,
+      // Its own process group, so a failed run can stop everything it started.
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (d) => {
@@ -70,7 +84,9 @@ describe('npm start (devstack/start.ts)', () => {
     expect(output).toMatch(/Redis: redis-server on port \d+/);
     const rpc = (await waitForOutput(/local anvil at (http:\/\/127\.0\.0\.1:\d+)/, 1000))[1] as string;
     expect(output).toContain(`API:        http://127.0.0.1:${apiPort}`);
-    expect(output).toMatch(/\[workers\].*"workers started"/);
+    // The banner waits for every service's liveness check; the log line may trail it by a moment.
+    await waitForOutput(/\[workers\].*"workers started"/, 10_000);
+    expect(output).not.toMatch(/Not answering yet/);
 
     const ready = await fetch(`http://127.0.0.1:${apiPort}/readyz`);
     expect(ready.status).toBe(200);
@@ -96,7 +112,6 @@ describe('npm start (devstack/start.ts)', () => {
     // The banner lists bull-board, and the development sign-in makes the local operator (Telegram id 1)
     // who may open it and create a deal in the demo USDT.
     const api = `http://127.0.0.1:${apiPort}`;
-    await waitForOutput(/bull-board: (\S+)/, 10_000);
     expect(output).toContain(`bull-board: ${api}/admin/queues`);
     const json = { 'content-type': 'application/json' };
     const dev = await fetch(`${api}/api/auth/dev`, {

@@ -59,6 +59,24 @@ async function shutdown(code: number): Promise<never> {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+/** Polls each service's liveness URL until it answers 2xx or `ms` pass; the services that never did. */
+async function waitForHealth(urls: Map<string, string>, ms: number): Promise<string[]> {
+  const pending = new Map(urls);
+  for (const deadline = Date.now() + ms; pending.size > 0 && Date.now() < deadline; ) {
+    await Promise.all(
+      [...pending].map(async ([name, url]) => {
+        const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) pending.delete(name);
+      }),
+    );
+    if (pending.size > 0) await new Promise((r) => setTimeout(r, 250));
+  }
+  return [...pending.keys()];
+}
+
 /** Per-service process settings (V8 flags, allocator), the same ones the benchmark runs with. */
 const PROCESS_SETTINGS: Record<string, { nodeArgs: readonly string[]; env: Record<string, string> }> = {
   api: API_PROCESS,
@@ -279,21 +297,31 @@ try {
     lines.push(
       '  Pay a deal: npm run demo:pay -- <dealId>  (from a funded local account, waits until funded)',
     );
-  // Give services a moment so the banner is not buried under their first log lines, and list bull-board
-  // only once the API really serves it.
-  setTimeout(async () => {
-    const board = await fetch(`${apiUrl}/admin/queues`).then(
-      (r) => r.status !== 404,
-      () => false,
-    );
-    lines.push(
-      board
-        ? `  bull-board: ${apiUrl}/admin/queues  (user admin, password DEV_ADMIN_PASSWORD in ${join(dataDir, 'secrets.json')})`
-        : '  bull-board: not served by this API version yet',
-      '',
-    );
-    console.log(lines.join('\n'));
-  }, 2000);
+  // The banner comes once every service answers its liveness check (so it is not buried under their
+  // first log lines, and what it lists is really there), or after a minute naming those that do not.
+  const healthUrls: Record<string, string> = {
+    api: `${apiUrl}/healthz`,
+    workers: `http://127.0.0.1:${env.WORKERS_HEALTH_PORT ?? '8070'}/healthz`,
+    scanner: `http://127.0.0.1:${env.SCANNER_HEALTH_PORT ?? '8060'}/healthz`,
+    assist: `${assistUrl}/healthz`,
+    app: `${env.APP_ORIGIN}/healthz`,
+  };
+  const silent = await waitForHealth(
+    new Map(started.map((name) => [name, healthUrls[name] as string])),
+    60_000,
+  );
+  const board = await fetch(`${apiUrl}/admin/queues`).then(
+    (r) => r.status !== 404,
+    () => false,
+  );
+  lines.push(
+    board
+      ? `  bull-board: ${apiUrl}/admin/queues  (user admin, password DEV_ADMIN_PASSWORD in ${join(dataDir, 'secrets.json')})`
+      : '  bull-board: not served by this API version yet',
+  );
+  if (silent.length > 0) lines.push(`  Not answering yet (see their logs): ${silent.join(', ')}`);
+  lines.push('');
+  console.log(lines.join('\n'));
 } catch (err) {
   console.error(`[start] ${(err as Error).message}`);
   await shutdown(1);

@@ -21,5 +21,6 @@ export * from './runtime/health.ts';
 export * from './runtime/logger.ts';
 export * from './runtime/shutdown.ts';
 export * from './runtime/startup.ts';
+export * from './scanner-view.ts';
 export * from './users.ts';
 export * from './watch-sets.ts';

@@ -271,6 +271,7 @@ function logTick(logger: Logger, report: TickReport): void {
     coldBlocks: report.cold.reduce((n, r) => n + Number(r.toBlock - r.fromBlock + 1n), 0),
     reorgs: report.reorgs,
     events: report.events,
+    outgoing: report.outgoing,
     ms: report.finishedAt - report.startedAt,
   };
   // Routine ticks at the head go to debug; anything an operator may want to see goes to info.

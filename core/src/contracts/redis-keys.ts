@@ -21,6 +21,16 @@ export const redisKeys = (prefix: string) => ({
    * scanner's checkpoint never passes the lowest, so a Redis that loses its queue loses no undelivered event.
    */
   undeliveredEvents: (chainId: number) => `${prefix}:undelivered:${chainId}`,
+  /**
+   * The payout signer's records with a transaction in flight on a chain (member: `<sender> <record>`,
+   * score: last broadcast, ms): added before each broadcast, removed when the record is final. The scanner
+   * watches these senders' outgoing transfers.
+   */
+  payoutsInFlight: (chainId: number) => `${prefix}:payouts-in-flight:${chainId}`,
+  /** What the scanner saw each such transaction do (field: tx hash), written together with its cursor. */
+  outgoingSeen: (chainId: number) => `${prefix}:outgoing:${chainId}`,
+  /** The same transactions scored by block number: dropped on a rewind, pruned once deep. */
+  outgoingSeenBlocks: (chainId: number) => `${prefix}:outgoing-blocks:${chainId}`,
   /** Marks a payment webhook id the API has accepted, for dedupe across retries and replays. */
   callbackSeen: (webhookId: string) => `${prefix}:callback-seen:${webhookId}`,
   /** Next moment (ms) a Telegram message may go to a chat: Telegram allows about one per second per chat. */

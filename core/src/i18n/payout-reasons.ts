@@ -55,6 +55,10 @@ export const PAYOUT_FAILURES = {
     en: 'the node refused the transaction for lack of funds',
     ru: 'узел отклонил транзакцию из-за нехватки средств',
   },
+  scanner_mismatch: {
+    en: 'the scanner saw the transaction move something other than its receipt shows',
+    ru: 'сканер увидел, что транзакция перевела не то, что указано в её квитанции',
+  },
 } as const;
 
 /**

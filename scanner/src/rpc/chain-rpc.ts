@@ -1,5 +1,6 @@
 // The scanner's chain reader: blocks with their transactions and ERC-20 Transfer logs to watched
-// addresses, read with plain polling calls (no server-side filters, which vanish behind load balancers).
+// addresses (and out of the payout signer's), read with plain polling calls (no server-side filters,
+// which vanish behind load balancers).
 import { type Hex, ResponseBodyTooLargeError, toHex } from 'viem';
 import { AdaptiveLogRange, adviseFromErrorText, providerErrorText } from './log-range.ts';
 import {
@@ -170,6 +171,25 @@ export function createChainRpc(opts: ChainRpcOptions): ChainRpcHandle {
     return dedupeSorted(logs);
   }
 
+  async function transferLogsFromInBlocks(
+    blocks: ReadonlyArray<{ number: bigint; hash: Hex; senders: readonly string[] }>,
+  ): Promise<TransferLog[]> {
+    const raws = await Promise.all(
+      blocks.map((b) => {
+        const chunks = chunk(b.senders.map(addressTopic), recipientChunk);
+        // As for recipients: one chunk filters by sender; several take every Transfer of the block.
+        const topics: (Hex | Hex[] | null)[] =
+          chunks.length === 1 ? [TRANSFER_TOPIC, chunks[0] as Hex[]] : [TRANSFER_TOPIC];
+        return b.senders.length === 0 ? Promise.resolve([]) : getLogsByHash(b.hash, topics);
+      }),
+    );
+    const logs = raws.flatMap((raw, i) => {
+      const b = blocks[i] as (typeof blocks)[number];
+      return parseTransferLogs(raw, watchedSet(new Set(b.senders)), b.number, b.number, 'from');
+    });
+    return dedupeSorted(logs);
+  }
+
   async function transferLogs(range: BlockRange, recipients: ReadonlySet<string>): Promise<TransferLog[]> {
     if (range.fromBlock < 0n || range.toBlock < range.fromBlock) {
       throw new RangeError(`invalid block range ${range.fromBlock}..${range.toBlock}`);
@@ -239,6 +259,7 @@ export function createChainRpc(opts: ChainRpcOptions): ChainRpcHandle {
     finalizedBlockNumber: guarded('finalizedBlockNumber', finalizedBlockNumber),
     transferLogs: guarded('transferLogs', transferLogs),
     transferLogsInBlocks: guarded('transferLogsInBlocks', transferLogsInBlocks),
+    transferLogsFromInBlocks: guarded('transferLogsFromInBlocks', transferLogsFromInBlocks),
     stats: () => ({
       rpcCalls: counters.rpcCalls,
       httpRequests: counters.httpRequests,

@@ -102,16 +102,18 @@ function topicAddress(topic: string): Address | null {
 }
 
 /**
- * Validates an eth_getLogs answer and keeps the ERC-20 Transfers that count as payments to `recipients`
- * inside [fromBlock, toBlock]. Skipped: ERC-721 Transfers (same topic0, but 4 topics and no data),
- * malformed encodings, logs a reorg removed, zero-value transfers (address-poisoning spam), and anything
- * an endpoint returned outside what was asked (a filter it ignored).
+ * Validates an eth_getLogs answer and keeps the ERC-20 Transfers that count as payments to `watched`
+ * (or, with side 'from', as transfers out of `watched`) inside [fromBlock, toBlock]. Skipped: ERC-721
+ * Transfers (same topic0, but 4 topics and no data), malformed encodings, logs a reorg removed,
+ * zero-value transfers (address-poisoning spam), and anything an endpoint returned outside what was
+ * asked (a filter it ignored).
  */
 export function parseTransferLogs(
   raw: unknown,
-  recipients: ReadonlySet<string>,
+  watched: ReadonlySet<string>,
   fromBlock: bigint,
   toBlock: bigint,
+  side: 'to' | 'from' = 'to',
 ): TransferLog[] {
   const parsed = z.array(rpcLogSchema).safeParse(raw);
   if (!parsed.success) throw new RpcDataError('logs', describe(parsed.error));
@@ -123,7 +125,7 @@ export function parseTransferLogs(
     if (log.blockNumber < fromBlock || log.blockNumber > toBlock) continue;
     const from = topicAddress(log.topics[1] as string);
     const to = topicAddress(log.topics[2] as string);
-    if (from === null || to === null || !recipients.has(to)) continue;
+    if (from === null || to === null || !watched.has(side === 'to' ? to : from)) continue;
     const amount = BigInt(log.data);
     if (amount === 0n) continue;
     out.push({
@@ -145,7 +147,7 @@ export function compareLogs(a: TransferLog, b: TransferLog): number {
   return a.logIndex - b.logIndex;
 }
 
-/** The recipient as eth_getLogs' topic2 value. */
+/** An address as an eth_getLogs topic value (topic1 the sender, topic2 the recipient). */
 export function addressTopic(addr: string): Hex {
   return `0x000000000000000000000000${addr.slice(2).toLowerCase()}` as Hex;
 }

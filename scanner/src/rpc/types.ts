@@ -17,7 +17,7 @@ export interface ScannedBlock {
   transactions: ScannedTx[];
 }
 
-/** A decoded ERC-20 Transfer log to one of the requested recipients (addresses lower-cased). */
+/** A decoded ERC-20 Transfer log to (or from) one of the requested addresses (addresses lower-cased). */
 export interface TransferLog {
   token: Address;
   from: Address;
@@ -57,6 +57,14 @@ export interface ChainRpc {
   transferLogsInBlocks(
     blocks: ReadonlyArray<{ number: bigint; hash: Hex }>,
     recipients: ReadonlySet<string>,
+  ): Promise<TransferLog[]>;
+  /**
+   * Transfer logs whose sender (topic1) is one of each block's `senders` (lower-case), for blocks named by
+   * hash (one `eth_getLogs` by `blockHash` each, sent as one batch): the outgoing transfers of the payout
+   * signer's addresses, asked only for blocks that hold a transaction of theirs.
+   */
+  transferLogsFromInBlocks(
+    blocks: ReadonlyArray<{ number: bigint; hash: Hex; senders: readonly string[] }>,
   ): Promise<TransferLog[]>;
   /** Counters for the benchmark and health: JSON-RPC calls sent, HTTP requests sent, log range now in use. */
   stats(): { rpcCalls: number; httpRequests: number; logRange: bigint };

@@ -7,6 +7,7 @@ import {
   type PaymentEventType,
   paymentEventDataSchema,
 } from '@amanat/core';
+import type { ObservedTx } from '@amanat/platform';
 import type { Address, Hex } from 'viem';
 import type { BlockRange, ScannedBlock, TransferLog } from '../rpc/types.ts';
 import type { ScanState, StoredBlock, StoredPayment } from './state.ts';
@@ -122,12 +123,7 @@ export function tokenPayments(
   logs: readonly TransferLog[],
   blockHashes: ReadonlyMap<bigint, Hex>,
 ): { payments: FoundPayment[]; trustedBelow: bigint | null } {
-  let trustedBelow: bigint | null = null;
-  for (const log of logs) {
-    if (blockHashes.get(log.blockNumber) !== log.blockHash) {
-      if (trustedBelow === null || log.blockNumber < trustedBelow) trustedBelow = log.blockNumber;
-    }
-  }
+  const trustedBelow = firstForeignBlock(logs, blockHashes);
   const payments = logs
     .filter((log) => log.amount > 0n && (trustedBelow === null || log.blockNumber < trustedBelow))
     .map((log) => ({
@@ -141,6 +137,56 @@ export function tokenPayments(
       amount: log.amount,
     }));
   return { payments, trustedBelow };
+}
+
+/** The lowest height at which a log's block hash is not the block fetched there; null when all match. */
+export function firstForeignBlock(
+  logs: readonly TransferLog[],
+  blockHashes: ReadonlyMap<bigint, Hex>,
+): bigint | null {
+  let lowest: bigint | null = null;
+  for (const log of logs) {
+    if (blockHashes.get(log.blockNumber) !== log.blockHash) {
+      if (lowest === null || log.blockNumber < lowest) lowest = log.blockNumber;
+    }
+  }
+  return lowest;
+}
+
+/**
+ * The transactions of watched payout senders in `blocks`, each with the Transfer logs it emitted from its
+ * sender (`outgoing`: logs of those blocks whose sender is watched, already checked to be of these blocks).
+ */
+export function outgoingTxs(
+  blocks: readonly ScannedBlock[],
+  outgoing: readonly TransferLog[],
+  senders: ReadonlySet<string>,
+): ObservedTx[] {
+  const logsByTx = new Map<Hex, TransferLog[]>();
+  for (const log of outgoing) {
+    const list = logsByTx.get(log.txHash);
+    if (list) list.push(log);
+    else logsByTx.set(log.txHash, [log]);
+  }
+  const seen: ObservedTx[] = [];
+  for (const block of blocks) {
+    for (const tx of block.transactions) {
+      if (!senders.has(tx.from)) continue;
+      const transfers = (logsByTx.get(tx.hash) ?? [])
+        .filter((log) => log.from === tx.from && log.blockHash === block.hash)
+        .map((log) => ({ token: log.token, from: log.from, to: log.to, amount: log.amount }));
+      seen.push({
+        txHash: tx.hash,
+        blockNumber: block.number,
+        blockHash: block.hash,
+        from: tx.from,
+        to: tx.to,
+        value: tx.value,
+        transfers,
+      });
+    }
+  }
+  return seen;
 }
 
 const samePayment = (a: Pick<StoredPayment, 'txHash' | 'logIndex'>, b: typeof a) =>

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { redisKeys } from '@amanat/core';
+import { encodeObservedTx, type ObservedTx, SCAN_CURSOR_FIELD } from '@amanat/platform';
 import type { Redis } from 'ioredis';
 import { parseState, type ScanState, serializeState } from './state.ts';
 
@@ -7,7 +8,15 @@ import { parseState, type ScanState, serializeState } from './state.ts';
  * A chain's scan state in Redis: one hash under `scanState(chainId)` with the state document, its
  * version (a random token, so a state rebuilt after a flush can never be mistaken for an old one), a
  * tick counter for the cold schedule, and what the last tick saw (for health checks on any process).
+ * Next to it, what the payout signer's transactions did (`outgoingSeen`, indexed by block in
+ * `outgoingSeenBlocks`), written by the same script as the cursor.
  */
+
+/**
+ * How deep an observed outgoing transaction is kept. The signer reads it within seconds of its
+ * confirmations; this covers a signer that was down for days on a fast chain, and keeps the hash bounded.
+ */
+export const DEFAULT_OUTGOING_KEEP_BLOCKS = 500_000;
 
 // Counting the tick and reading the state in one round trip.
 const LOAD = `
@@ -17,11 +26,24 @@ return {tick, v[1] or false, v[2] or false}
 `;
 
 // Replaces the document only if it is still the version the caller read: of two scanners that both
-// computed a next state, exactly one advances the cursor.
+// computed a next state, exactly one advances the cursor. The outgoing transactions go with it, so the
+// cursor never passes a block whose observations are not written: those above the new cursor are dropped
+// (their blocks were rewound away; a rescan writes them again), those at or below ARGV[5] pruned, then
+// the step's own (ARGV[6..]: tx hash, block number, observation) written.
 const SAVE = `
 local current = redis.call('HGET', KEYS[1], 'version') or ''
 if current ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'doc', ARGV[3], 'cursor', ARGV[4])
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'doc', ARGV[3], '${SCAN_CURSOR_FIELD}', ARGV[4])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[4], '+inf')
+for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[5])) do table.insert(stale, h) end
+for _, h in ipairs(stale) do
+  redis.call('HDEL', KEYS[2], h)
+  redis.call('ZREM', KEYS[3], h)
+end
+for i = 6, #ARGV, 3 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+  redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
+end
 return 1
 `;
 
@@ -49,12 +71,24 @@ export interface ChainProgress {
 export class ScanStateStore {
   private readonly redis: Redis;
   private readonly key: string;
+  private readonly seenKey: string;
+  private readonly seenBlocksKey: string;
   private readonly chainId: number;
+  private readonly outgoingKeepBlocks: bigint;
 
-  constructor(redis: Redis, prefix: string, chainId: number) {
+  constructor(
+    redis: Redis,
+    prefix: string,
+    chainId: number,
+    outgoingKeepBlocks: number = DEFAULT_OUTGOING_KEEP_BLOCKS,
+  ) {
+    const keys = redisKeys(prefix);
     this.redis = redis;
-    this.key = redisKeys(prefix).scanState(chainId);
+    this.key = keys.scanState(chainId);
+    this.seenKey = keys.outgoingSeen(chainId);
+    this.seenBlocksKey = keys.outgoingSeenBlocks(chainId);
     this.chainId = chainId;
+    this.outgoingKeepBlocks = BigInt(outgoingKeepBlocks);
   }
 
   /** Counts a tick and reads the state. */
@@ -68,17 +102,25 @@ export class ScanStateStore {
     return { state: parseState(doc), version, tick };
   }
 
-  /** Writes `state` if the stored version is still `expected`; returns the new version. */
-  async save(state: ScanState, expected: string): Promise<string> {
+  /**
+   * Writes `state` if the stored version is still `expected`, with the outgoing transactions seen in
+   * the step (and those of rewound or long-final blocks removed); returns the new version.
+   */
+  async save(state: ScanState, expected: string, seen: readonly ObservedTx[] = []): Promise<string> {
     const version = randomUUID();
+    const cursor = state.cursor.number;
     const ok = await this.redis.eval(
       SAVE,
-      1,
+      3,
       this.key,
+      this.seenKey,
+      this.seenBlocksKey,
       expected,
       version,
       serializeState(state),
-      state.cursor.number.toString(),
+      cursor.toString(),
+      (cursor - this.outgoingKeepBlocks).toString(),
+      ...seen.flatMap((tx) => [tx.txHash, tx.blockNumber.toString(), encodeObservedTx(tx)]),
     );
     if (ok !== 1) throw new StateConflictError(this.chainId);
     return version;
@@ -90,7 +132,7 @@ export class ScanStateStore {
   }
 
   async progress(): Promise<ChainProgress> {
-    const [cursor, head, at] = await this.redis.hmget(this.key, 'cursor', 'head', 'at');
+    const [cursor, head, at] = await this.redis.hmget(this.key, SCAN_CURSOR_FIELD, 'head', 'at');
     return {
       cursor: cursor ? BigInt(cursor) : null,
       head: head ? BigInt(head) : null,

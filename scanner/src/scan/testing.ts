@@ -41,7 +41,10 @@ export interface ScanHarness {
   events(): Promise<CapturedEvent[]>;
   watchHot(address: Address): Promise<void>;
   watchCold(address: Address): Promise<void>;
-  /** Forgets the scanner's state, checkpoint, watch sets and queued events (each test starts at the head). */
+  /**
+   * Forgets the scanner's state, checkpoint, watch sets, queued events, listed payout senders and what it
+   * saw them do (each test starts at the head).
+   */
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -107,6 +110,9 @@ export async function startScanHarness(): Promise<ScanHarness> {
         keys.watchSet(anvil.chainId),
         keys.coldWatchSet(anvil.chainId),
         keys.undeliveredEvents(anvil.chainId),
+        keys.payoutsInFlight(anvil.chainId),
+        keys.outgoingSeen(anvil.chainId),
+        keys.outgoingSeenBlocks(anvil.chainId),
       );
       await callbacks.obliterate({ force: true });
       await rm(checkpointDir, { recursive: true, force: true });

@@ -1,8 +1,9 @@
 // One scan tick for one chain: read the head, scan the new blocks in steps, handle reorgs, run the cold
 // scan when it is due. Every step enqueues its events first and then moves the cursor with a
-// compare-and-set, so a crash anywhere repeats a step (same event ids) and never skips one.
+// compare-and-set (writing what the payout signer's transactions did in the same script), so a crash
+// anywhere repeats a step (same event ids) and never skips one.
 import type { Chain, PaymentEventType } from '@amanat/core';
-import type { Logger } from '@amanat/platform';
+import { type Logger, type ObservedTx, payoutSenders } from '@amanat/platform';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BlockUnavailableError } from '../rpc/index.ts';
@@ -15,8 +16,10 @@ import {
   type ChainView,
   coldRange,
   findAncestor,
+  firstForeignBlock,
   linkedPrefix,
   nativePayments,
+  outgoingTxs,
   type PaymentEvent,
   rewind,
   tokenPayments,
@@ -47,6 +50,8 @@ export interface ScanDeps {
   budgetMs?: number;
   blocksPerStep?: number;
   coldBlocksPerStep?: number;
+  /** Blocks below the cursor an observed outgoing transaction is kept (DEFAULT_OUTGOING_KEEP_BLOCKS). */
+  outgoingKeepBlocks?: number;
   logger: Pick<Logger, 'info' | 'warn' | 'debug'>;
   hooks?: ScanHooks;
 }
@@ -80,6 +85,8 @@ export interface TickReport {
   cold: BlockRange[];
   reorgs: number;
   events: { detected: number; confirmed: number; reorged: number };
+  /** Transactions of the payout signer's senders this tick recorded. */
+  outgoing: number;
   /** Set when the tick found no state in Redis and started from elsewhere. */
   startedFrom?: 'checkpoint' | 'start-block' | 'head';
   startedAt: number;
@@ -139,6 +146,7 @@ class TickRun {
   private version = '';
   private head!: ScannedBlock;
   private hot: Set<string> | null = null;
+  private senders: Set<string> | null = null;
   private finalized: bigint | null | undefined;
   private committed = false;
   private readonly report: TickReport;
@@ -146,7 +154,7 @@ class TickRun {
   constructor(deps: ScanDeps) {
     this.deps = deps;
     this.chainId = deps.chain.chainId;
-    this.store = new ScanStateStore(deps.redis, deps.prefix, this.chainId);
+    this.store = new ScanStateStore(deps.redis, deps.prefix, this.chainId, deps.outgoingKeepBlocks);
     this.watch = new WatchSets(deps.redis, deps.prefix, this.chainId);
     this.keep = recentBlocksToKeep(deps.chain.confirmations);
     this.deadline = this.startedAt + (deps.budgetMs ?? DEFAULT_TICK_BUDGET_MS);
@@ -160,6 +168,7 @@ class TickRun {
       cold: [],
       reorgs: 0,
       events: { detected: 0, confirmed: 0, reorged: 0 },
+      outgoing: 0,
       startedAt: this.startedAt,
       finishedAt: 0,
     };
@@ -263,25 +272,47 @@ class TickRun {
         await this.reorg();
         continue;
       }
-      if (!(await this.scanBlocks(blocks.slice(0, linked), logs.map(normalizeLog)))) return;
+      const scanned = blocks.slice(0, linked);
+      const outgoing = await this.outgoingLogs(scanned);
+      if (!(await this.scanBlocks(scanned, logs.map(normalizeLog), outgoing))) return;
     }
   }
 
+  /**
+   * Transfer logs out of the payout signer's senders, asked only for blocks holding a transaction of one
+   * of them: with nothing in flight (the usual case) this costs no call at all.
+   */
+  private async outgoingLogs(blocks: readonly ScannedBlock[]): Promise<TransferLog[]> {
+    const senders = await this.senderSet();
+    if (senders.size === 0) return [];
+    const sending = blocks.flatMap((b) => {
+      const from = new Set(b.transactions.filter((tx) => senders.has(tx.from)).map((tx) => tx.from));
+      return from.size > 0 ? [{ number: b.number, hash: b.hash, senders: [...from] }] : [];
+    });
+    if (sending.length === 0) return [];
+    return (await this.deps.rpc.transferLogsFromInBlocks(sending)).map(normalizeLog);
+  }
+
   /** Commits the blocks with their payments; false when the logs did not match them (retry later). */
-  private async scanBlocks(linked: ScannedBlock[], logs: TransferLog[]): Promise<boolean> {
+  private async scanBlocks(
+    linked: ScannedBlock[],
+    logs: TransferLog[],
+    outgoing: TransferLog[],
+  ): Promise<boolean> {
     const lastLinked = linked.at(-1)?.number ?? -1n;
     const hashes = new Map(linked.map((b) => [b.number, b.hash]));
     const tokens = tokenPayments(
       logs.filter((l) => l.blockNumber <= lastLinked),
       hashes,
     );
-    const blocks =
-      tokens.trustedBelow === null ? linked : linked.filter((b) => b.number < (tokens.trustedBelow ?? 0n));
+    const foreign = [tokens.trustedBelow, firstForeignBlock(outgoing, hashes)].filter((n) => n !== null);
+    const trustedBelow = foreign.length > 0 ? foreign.reduce(minBig) : null;
+    const blocks = trustedBelow === null ? linked : linked.filter((b) => b.number < trustedBelow);
     const first = blocks[0];
     const last = blocks.at(-1);
     if (!first || !last) {
       this.deps.logger.warn(
-        { chainId: this.chainId, block: String(tokens.trustedBelow) },
+        { chainId: this.chainId, block: String(trustedBelow) },
         'logs came from another fork than the blocks: retrying next tick',
       );
       return false;
@@ -295,13 +326,16 @@ class TickRun {
     }
     const cold = candidates.size > 0 ? await this.watch.inCold([...candidates]) : new Set<string>();
     const natives = nativePayments(blocks, (to) => hot.has(to) || cold.has(to));
-    const found = [...natives, ...tokens.payments];
+    const trusted = tokens.payments.filter((p) => trustedBelow === null || p.blockNumber < trustedBelow);
+    const found = [...natives, ...trusted];
     const pending = found.length > 0 || this.state.recent.some((b) => b.payments.some((p) => !p.confirmed));
     const view = await this.view(pending);
     const next = advance(this.state, blocks, found, view, this.keep);
     const range = { fromBlock: first.number, toBlock: last.number };
-    await this.commit('blocks', range, next.state, next.events);
+    const seen = outgoingTxs(blocks, outgoing, await this.senderSet());
+    await this.commit('blocks', range, next.state, next.events, seen);
     this.report.scanned.push(range);
+    this.report.outgoing += seen.length;
     return blocks.length === linked.length;
   }
 
@@ -378,11 +412,12 @@ class TickRun {
     range: BlockRange | null,
     next: ScanState,
     events: PaymentEvent[],
+    seen: readonly ObservedTx[] = [],
   ): Promise<void> {
     if (events.length > 0)
       await enqueueEvents(this.deps.callbacks, events, { redis: this.deps.redis, prefix: this.deps.prefix });
     await this.deps.hooks?.beforeCommit?.({ kind, range, events });
-    this.version = await this.store.save(next, this.version);
+    this.version = await this.store.save(next, this.version, seen);
     this.state = next;
     this.committed = true;
     for (const e of events) this.report.events[COUNTER[e.type]]++;
@@ -391,6 +426,15 @@ class TickRun {
   private async hotSet(): Promise<Set<string>> {
     this.hot ??= await this.watch.hot();
     return this.hot;
+  }
+
+  /**
+   * Read once per tick, after the head: the signer lists a sender before it broadcasts, so any of its
+   * transactions in a block up to this tick's head is in a list read now.
+   */
+  private async senderSet(): Promise<Set<string>> {
+    this.senders ??= await payoutSenders(this.deps.redis, this.deps.prefix, this.chainId);
+    return this.senders;
   }
 
   /** The chain's view for confirmations; the finalized tag is read only when something depends on it. */

@@ -2,7 +2,7 @@
 // signing, still pay every leg with exactly one transaction; a signed transaction the node refuses for
 // lack of gas gets a gas top-up of its own, and that same transaction (same nonce) then pays.
 import { type Actor, createRegistry } from '@amanat/core';
-import { createLogger, DealStore, depositLedgers } from '@amanat/platform';
+import { createLogger, DealStore, depositLedgers, ScannerView } from '@amanat/platform';
 import { DelayedError, type Job } from 'bullmq';
 import { type Address, parseAbi, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +15,14 @@ import {
   startAnvil,
 } from '../../../devstack/chain.ts';
 import { type ChainClients, chainClients, mine, mint } from '../../../devstack/test-chain.ts';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/testing.ts';
+import {
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+} from '../../../devstack/testing.ts';
 import { awaitingPaymentDeal, SELLER_ADDRESS } from '../../../platform/src/deals/test-fixtures.ts';
+import { startTestScanner, type TestScanner } from '../../../scanner/src/test-scanner.ts';
 import { createPayoutHandlers } from './execute.ts';
 import { loadPayoutKeys, type PayoutKeys } from './keys.ts';
 import type { SendContext } from './send.ts';
@@ -32,6 +38,9 @@ const system: Actor = { kind: 'system', component: 'test' };
 let anvil: AnvilHandle;
 let c: ChainClients;
 let db: TestDatabase;
+let redis: TestRedis;
+/** The real scanner over the test's anvil, whose view of the payouts confirms them. */
+let scanner: TestScanner;
 let store: DealStore;
 let keys: PayoutKeys;
 let ctx: SendContext;
@@ -41,6 +50,13 @@ beforeAll(async () => {
   c = chainClients(anvil.rpcUrl);
   await deployDemoTokens(anvil.rpcUrl);
   db = await createTestDatabase();
+  redis = await createTestRedis();
+  scanner = await startTestScanner({
+    rpcUrl: anvil.rpcUrl,
+    confirmations: CONFIRMATIONS,
+    redisUrl: redis.url,
+    prefix: redis.prefix,
+  });
   // TEST_MNEMONIC is anvil's own: the first indexes are the funded dev accounts.
   await db.pool.query(`SELECT setval('deposit_index_seq', 3000, false)`);
   store = new DealStore({ pool: db.pool });
@@ -57,11 +73,14 @@ beforeAll(async () => {
     pool: db.pool,
     chain: chainClient(registry.requireChain(31337)),
     confirmations: CONFIRMATIONS,
+    scannerView: new ScannerView(redis.redis, redis.prefix),
     logger: createLogger('test', 'silent'),
   };
 }, 60_000);
 
 afterAll(async () => {
+  await scanner?.close();
+  await redis?.close();
   await db?.close();
   await anvil?.stop();
 });
@@ -92,7 +111,7 @@ async function releasingDeal() {
   return { id: deal.id, deposit, paid, cause: String(entry.seq) };
 }
 
-/** Runs the job as BullMQ would: a delayed job comes back (after a block) until it completes. */
+/** Runs the job as BullMQ would: a delayed job comes back (after a block, scanned) until it completes. */
 async function drive(handle: (job: Job) => Promise<unknown>, data: { dealId: string; cause: string }) {
   const job = { data, token: 'test', moveToDelayed: async () => {} } as unknown as Job;
   for (;;) {
@@ -101,6 +120,7 @@ async function drive(handle: (job: Job) => Promise<unknown>, data: { dealId: str
     } catch (err) {
       if (!(err instanceof DelayedError)) throw err;
       await mine(c, 1);
+      await scanner.caughtUp();
     }
   }
 }

@@ -101,6 +101,7 @@ export type PayoutFailure =
   | 'reverted'
   | 'nonce_taken'
   | 'no_transfer_log'
+  | 'scanner_mismatch'
   | 'send_failed';
 
 /** The review reason a failed record raises: `payout_failed:<kind or gas_topup>:<code>`. */
@@ -110,6 +111,7 @@ export const payoutFailureReason = (record: PayoutLegKind | 'gas_topup', failure
 /** `sendOnce` records its failures in words; the review reason needs their code. */
 export function failureCode(failure: string): PayoutFailure | string {
   if (/^[a-z][a-z0-9_]*$/.test(failure)) return failure;
+  if (/^the scanner saw another transfer/.test(failure)) return 'scanner_mismatch';
   if (/insufficient funds/i.test(failure)) return 'insufficient_funds';
   if (/^reverted/i.test(failure)) return 'reverted';
   if (/used by another transaction/i.test(failure)) return 'nonce_taken';

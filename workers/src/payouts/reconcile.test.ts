@@ -1,5 +1,5 @@
 import { type AssetRegistry, createRegistry, QUEUES, redisKeys } from '@amanat/core';
-import { createLogger, DealStore, insertGasTopup, type PayoutRecordRef } from '@amanat/platform';
+import { createLogger, DealStore, insertGasTopup, type PayoutRecordRef, ScannerView } from '@amanat/platform';
 import { type Job, Queue } from 'bullmq';
 import { type Address, erc20Abi, type Hex, type PublicClient, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -21,6 +21,7 @@ import {
   type TestRedis,
 } from '../../../devstack/testing.ts';
 import { awaitingPaymentDeal } from '../../../platform/src/deals/test-fixtures.ts';
+import { startTestScanner, type TestScanner } from '../../../scanner/src/test-scanner.ts';
 import { createMaintenanceHandlers, scheduleMaintenance } from '../maintenance/handlers.ts';
 import { balanceDriftReason, type ReconcileSummary, reconcileBalances } from './reconcile.ts';
 import { sendOnce } from './send.ts';
@@ -36,16 +37,26 @@ let c: ChainClients;
 let db: TestDatabase;
 let store: DealStore;
 let registry: AssetRegistry;
+/** The scanner's Redis, and the real scanner whose view of a payout confirms it. */
+let scanRedis: TestRedis;
+let scanner: TestScanner;
 
 beforeAll(async () => {
-  [anvil, db] = await Promise.all([startAnvil(), createTestDatabase()]);
+  [anvil, db, scanRedis] = await Promise.all([startAnvil(), createTestDatabase(), createTestRedis()]);
   c = chainClients(anvil.rpcUrl);
   await deployDemoTokens(anvil.rpcUrl);
   registry = createRegistry({ rpcUrls: { [CHAIN]: [anvil.rpcUrl] } });
   store = new DealStore({ pool: db.pool });
+  scanner = await startTestScanner({
+    rpcUrl: anvil.rpcUrl,
+    confirmations: 1,
+    redisUrl: scanRedis.url,
+    prefix: scanRedis.prefix,
+  });
 });
 afterAll(async () => {
-  await Promise.all([anvil?.stop(), db?.close()]);
+  await scanner?.close();
+  await Promise.all([anvil?.stop(), db?.close(), scanRedis?.close()]);
 });
 
 const reconcile = (over: { graceMs?: number; now?: () => Date } = {}): Promise<ReconcileSummary> =>
@@ -123,12 +134,25 @@ async function sellerLeg(dealId: string, amount: bigint): Promise<Leg> {
   return { record: { table: 'payout_legs', id: BigInt(rows[0].id) }, to, amount };
 }
 
-/** The payout signer's own send (confirmed at one block deep here). */
+/** The payout signer's own send (confirmed at one block deep here, once the scanner saw it). */
 const pay = (leg: Leg, from: SignerAccount) =>
   sendOnce(
-    { pool: db.pool, chain: c.publicClient as PublicClient, confirmations: 1, logger },
+    {
+      pool: db.pool,
+      chain: c.publicClient as PublicClient,
+      confirmations: 1,
+      scannerView: new ScannerView(scanRedis.redis, scanRedis.prefix),
+      logger,
+    },
     { record: leg.record, chainId: CHAIN, from, to: leg.to, token: USDT, amount: leg.amount },
   );
+
+/** Sends a leg (anvil mines it at once) and settles it once the scanner has scanned its block. */
+async function payAndSettle(leg: Leg, from: SignerAccount) {
+  await pay(leg, from);
+  await scanner.caughtUp();
+  return pay(leg, from);
+}
 
 async function review(dealId: string) {
   const { rows } = await db.pool.query(
@@ -154,7 +178,7 @@ describe('reconcileBalances', () => {
     await paid(dealId, address, USDT, 100_000_000n);
     await toppedUp(dealId, address, parseEther('0.01'));
     const leg = await sellerLeg(dealId, 99_000_000n);
-    expect(await pay(leg, signer)).toMatchObject({ status: 'confirmed' });
+    expect(await payAndSettle(leg, signer)).toMatchObject({ status: 'confirmed' });
 
     const summary = await reconcile();
     expect(summary.errors).toBe(0);
@@ -293,6 +317,7 @@ describe('reconcileBalances', () => {
     await reconcile();
     expect(await review(dealId)).toMatchObject({ needs_review: false, flags: 0 });
     // Recorded: settled, and still no drift to the wei.
+    await scanner.caughtUp();
     expect(await pay(leg, signer)).toMatchObject({ status: 'confirmed' });
     await reconcile();
     expect(await review(dealId)).toEqual({ needs_review: false, review_reasons: [], flags: 0 });

@@ -1,20 +1,31 @@
+import { redisKeys } from '@amanat/core';
 import {
   attemptsOf,
   createLogger,
   DealStore,
+  encodeObservedTx,
   liveAttempt,
   type PayoutAttempt,
   type PayoutRecordRef,
   payoutRecordState,
+  payoutSenders,
+  ScannerView,
 } from '@amanat/platform';
 import { type Address, erc20Abi, type PublicClient, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_MNEMONIC, TEST_XPUB } from '../../../api/src/testing.ts';
 import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from '../../../devstack/chain.ts';
-import { type ChainClients, chainClients, mine, sendToken } from '../../../devstack/test-chain.ts';
-import { createTestDatabase, type TestDatabase } from '../../../devstack/testing.ts';
+import { type ChainClients, chainClients, mine, reorg, sendToken } from '../../../devstack/test-chain.ts';
+import {
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+} from '../../../devstack/testing.ts';
 import { makeParties, newDealInput } from '../../../platform/src/deals/test-fixtures.ts';
+import { startTestScanner, type TestScanner } from '../../../scanner/src/test-scanner.ts';
+import { failureCode } from './execute.ts';
 import { loadPayoutKeys, type PayoutKeys } from './keys.ts';
 import { bumpFee, type SendContext, sendOnce } from './send.ts';
 import type { OutgoingTransfer, SendState, SignerAccount } from './types.ts';
@@ -25,6 +36,9 @@ const CONFIRMATIONS = 2;
 let anvil: AnvilHandle;
 let c: ChainClients;
 let db: TestDatabase;
+let redis: TestRedis;
+/** The real scanner over the test's anvil: sendOnce confirms nothing it has not seen. */
+let scanner: TestScanner;
 let store: DealStore;
 let keys: PayoutKeys;
 let ctx: SendContext;
@@ -32,9 +46,15 @@ let ctx: SendContext;
 let nextIndex = 100n;
 
 beforeAll(async () => {
-  [anvil, db] = await Promise.all([startAnvil(), createTestDatabase()]);
+  [anvil, db, redis] = await Promise.all([startAnvil(), createTestDatabase(), createTestRedis()]);
   c = chainClients(anvil.rpcUrl);
   await deployDemoTokens(anvil.rpcUrl);
+  scanner = await startTestScanner({
+    rpcUrl: anvil.rpcUrl,
+    confirmations: CONFIRMATIONS,
+    redisUrl: redis.url,
+    prefix: redis.prefix,
+  });
   store = new DealStore({ pool: db.pool });
   keys = loadPayoutKeys({
     PAYOUT_MNEMONIC: TEST_MNEMONIC,
@@ -45,12 +65,21 @@ beforeAll(async () => {
     pool: db.pool,
     chain: c.publicClient as PublicClient,
     confirmations: CONFIRMATIONS,
+    scannerView: new ScannerView(redis.redis, redis.prefix),
     logger: createLogger('test', 'silent'),
   };
 });
 afterAll(async () => {
-  await Promise.all([anvil?.stop(), db?.close()]);
+  await scanner?.close();
+  await Promise.all([anvil?.stop(), db?.close(), redis?.close()]);
 });
+
+/** Mines `blocks` and waits for the scanner to have scanned them. */
+async function mineScanned(blocks: number): Promise<void> {
+  await mine(c, blocks);
+  await scanner.caughtUp();
+}
+const watchedSenders = () => payoutSenders(redis.redis, redis.prefix, 31337);
 
 const freshAddress = () => privateKeyToAccount(generatePrivateKey()).address;
 const tokenBalance = (who: Address) =>
@@ -106,7 +135,9 @@ describe('sendOnce', () => {
     // anvil mined it at once: one block deep, two needed.
     expect(first).toMatchObject({ status: 'broadcast', nonce: 0n });
     expect(await payoutRecordState(db.pool, t.record)).toMatchObject({ status: 'broadcast' });
-    await mine(c, 1);
+    // Its sender is watched by the scanner while it is in flight, and no longer once it is final.
+    expect(await watchedSenders()).toContain(from.address.toLowerCase());
+    await mineScanned(1);
     const done = await sendOnce(ctx, t);
     expect(done).toMatchObject({ status: 'confirmed', txHash: first.txHash });
     expect(await payoutRecordState(db.pool, t.record)).toEqual({
@@ -115,6 +146,7 @@ describe('sendOnce', () => {
       txHash: first.txHash,
     });
     expect((await liveAttempt(db.pool, 'payout_legs', t.record.id))?.status).toBe('mined');
+    expect(await watchedSenders()).not.toContain(from.address.toLowerCase());
     // Called again: the same answer, and nothing more sent.
     expect(await sendOnce(ctx, t)).toEqual(done);
     expect(await tokenBalance(to)).toBe(99_000_000n);
@@ -129,7 +161,7 @@ describe('sendOnce', () => {
     const t = transfer(leg as PayoutRecordRef, from, to, parseEther('1.5'), 'native');
     const sent = await sendOnce(ctx, t);
     expect(sent.status).toBe('broadcast');
-    await mine(c, CONFIRMATIONS);
+    await mineScanned(CONFIRMATIONS);
     expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed', txHash: sent.txHash });
     expect(await nativeBalance(to)).toBe(parseEther('1.5'));
     const receipt = await c.publicClient.getTransactionReceipt({ hash: sent.txHash as `0x${string}` });
@@ -155,7 +187,7 @@ describe('sendOnce', () => {
 
     const again = await sendOnce(ctx, t);
     expect(again).toMatchObject({ status: 'broadcast', txHash: signed?.txHash });
-    await mine(c, CONFIRMATIONS);
+    await mineScanned(CONFIRMATIONS);
     expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed', txHash: signed?.txHash });
     expect(await attemptsOf(db.pool, 'payout_legs', t.record.id)).toHaveLength(1);
     expect(await tokenBalance(to)).toBe(50_000_000n);
@@ -177,7 +209,7 @@ describe('sendOnce', () => {
     expect(await payoutRecordState(db.pool, t.record)).toMatchObject({ status: 'signed' });
     expect(await tokenBalance(to)).toBe(30_000_000n);
 
-    await mine(c, CONFIRMATIONS);
+    await mineScanned(CONFIRMATIONS);
     expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed', txHash: signed?.txHash });
     expect(await attemptsOf(db.pool, 'payout_legs', t.record.id)).toHaveLength(1);
     expect(await tokenBalance(to)).toBe(30_000_000n);
@@ -202,7 +234,7 @@ describe('sendOnce', () => {
     } finally {
       await c.testClient.setAutomine(true);
     }
-    await mine(c, CONFIRMATIONS);
+    await mineScanned(CONFIRMATIONS);
     expect((await sendOnce(ctx, t)).status).toBe('confirmed');
     expect(await tokenBalance(to)).toBe(40_000_000n);
     expect(await sentCount(from.address)).toBe(1);
@@ -216,7 +248,7 @@ describe('sendOnce', () => {
 
     const [a, b] = await Promise.all([sendOnce(ctx, t), sendOnce(ctx, t)]);
     expect(a.txHash).toBe(b.txHash);
-    await mine(c, CONFIRMATIONS);
+    await mineScanned(CONFIRMATIONS);
     expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed', txHash: a.txHash });
     expect(await attemptsOf(db.pool, 'payout_legs', t.record.id)).toHaveLength(1);
     expect(await tokenBalance(to)).toBe(20_000_000n);
@@ -236,7 +268,7 @@ describe('sendOnce', () => {
       [t1, t2].map(async (t) => (await liveAttempt(db.pool, 'payout_legs', t.record.id))?.nonce),
     );
     expect(nonces.sort()).toEqual([0n, 1n]);
-    await mine(c, CONFIRMATIONS);
+    await mineScanned(CONFIRMATIONS);
     expect((await sendOnce(ctx, t1)).status).toBe('confirmed');
     expect((await sendOnce(ctx, t2)).status).toBe('confirmed');
     expect([await tokenBalance(to1), await tokenBalance(to2), await tokenBalance(from.address)]).toEqual([
@@ -261,7 +293,7 @@ describe('sendOnce', () => {
     // Nonce 1 waits behind the unsent nonce 0.
     expect(await sendOnce(ctx, t2)).toMatchObject({ status: 'broadcast', nonce: 1n });
     expect(await sendOnce(ctx, t1)).toMatchObject({ txHash: signed?.txHash });
-    await mine(c, CONFIRMATIONS + 1);
+    await mineScanned(CONFIRMATIONS + 1);
 
     expect((await sendOnce(ctx, t1)).status).toBe('confirmed');
     const failed = await sendOnce(ctx, t2);
@@ -307,11 +339,108 @@ describe('sendOnce', () => {
 
     await c.testClient.setBalance({ address: from.address, value: cost });
     expect(await sendOnce(ctx, t)).toMatchObject({ status: 'broadcast', txHash: signed?.txHash, nonce: 0n });
-    await mine(c, CONFIRMATIONS);
+    await mineScanned(CONFIRMATIONS);
     expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed', txHash: signed?.txHash });
     expect(await attemptsOf(db.pool, 'payout_legs', t.record.id)).toHaveLength(1);
     expect(await tokenBalance(to)).toBe(1_000_000n);
     expect(await tokenBalance(from.address)).toBe(0n);
+    expect(await sentCount(from.address)).toBe(1);
+  });
+});
+
+describe('sendOnce and the scanner', () => {
+  it('does not confirm before the scanner has scanned the confirmation count past it, and confirms once it has', async () => {
+    const from = await fundedDeposit(8_000_000n);
+    const [leg] = await legs(USDT, [8_000_000n]);
+    const to = freshAddress();
+    const t = transfer(leg as PayoutRecordRef, from, to, 8_000_000n);
+    await scanner.stop();
+    try {
+      const sent = await sendOnce(ctx, t);
+      await mine(c, CONFIRMATIONS);
+      const receipt = await c.publicClient.getTransactionReceipt({ hash: sent.txHash as `0x${string}` });
+      const head = await c.publicClient.getBlockNumber({ cacheTime: 0 });
+      // The receipt alone would do: mined with success, the confirmation count deep, the Transfer log there.
+      expect(receipt.status).toBe('success');
+      expect(head - receipt.blockNumber + 1n).toBeGreaterThanOrEqual(BigInt(CONFIRMATIONS));
+      expect((await scanner.cursor()) ?? -1n).toBeLessThan(receipt.blockNumber);
+      expect(await sendOnce(ctx, t)).toEqual({ status: 'broadcast', txHash: sent.txHash, nonce: 0n });
+      expect(await payoutRecordState(db.pool, t.record)).toMatchObject({ status: 'broadcast' });
+    } finally {
+      await scanner.start();
+    }
+    await scanner.caughtUp();
+    expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed' });
+    expect(await tokenBalance(to)).toBe(8_000_000n);
+    expect(await sentCount(from.address)).toBe(1);
+  });
+
+  it('a payout a reorg moves into another block waits for the scanner to follow, and is confirmed there', async () => {
+    const from = await fundedDeposit(0n, parseEther('1'));
+    const [leg] = await legs('native', [12_345n]);
+    const to = freshAddress();
+    const t = transfer(leg as PayoutRecordRef, from, to, 12_345n, 'native');
+    const sent = await sendOnce(ctx, t);
+    const hash = sent.txHash as `0x${string}`;
+    const first = await c.publicClient.getTransactionReceipt({ hash });
+    await scanner.caughtUp();
+    expect((await ctx.scannerView.look(31337, hash)).seen?.blockHash).toBe(first.blockHash);
+
+    await scanner.stop();
+    let moved: Awaited<ReturnType<typeof c.publicClient.getTransactionReceipt>>;
+    try {
+      const attempt = (await liveAttempt(db.pool, 'payout_legs', t.record.id)) as PayoutAttempt;
+      await mine(c, 1);
+      await reorg(c, 2, [[attempt.rawTx, 1]]);
+      moved = await c.publicClient.getTransactionReceipt({ hash });
+      expect(moved.blockHash).not.toBe(first.blockHash);
+      await mine(c, CONFIRMATIONS);
+      // The receipt is deep enough in its new block; the scanner saw the transaction in the old one.
+      expect(await sendOnce(ctx, t)).toEqual({ status: 'broadcast', txHash: hash, nonce: 0n });
+    } finally {
+      await scanner.start();
+    }
+    await scanner.caughtUp();
+    expect((await ctx.scannerView.look(31337, hash)).seen?.blockHash).toBe(moved.blockHash);
+    expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed', txHash: hash });
+    expect(await nativeBalance(to)).toBe(12_345n);
+    expect(await sentCount(from.address)).toBe(1);
+  });
+
+  it('fails a payout the scanner saw move something else than its receipt, for a person to look at', async () => {
+    const from = await fundedDeposit(9_000_000n);
+    const [leg] = await legs(USDT, [9_000_000n]);
+    const to = freshAddress();
+    const t = transfer(leg as PayoutRecordRef, from, to, 9_000_000n);
+    const sent = await sendOnce(ctx, t);
+    await mineScanned(CONFIRMATIONS);
+    // The scanner's own record of the transaction, made wrong: one base unit less arrived.
+    const seen = (await ctx.scannerView.look(31337, sent.txHash as string)).seen;
+    expect(seen?.transfers).toEqual([
+      {
+        token: USDT.toLowerCase(),
+        from: from.address.toLowerCase(),
+        to: to.toLowerCase(),
+        amount: 9_000_000n,
+      },
+    ]);
+    if (!seen) throw new Error('the scanner did not see the payout');
+    const wrong = { ...seen, transfers: seen.transfers.map((x) => ({ ...x, amount: x.amount - 1n })) };
+    await redis.redis.hset(redisKeys(redis.prefix).outgoingSeen(31337), seen.txHash, encodeObservedTx(wrong));
+
+    const failed = await sendOnce(ctx, t);
+    expect(failed).toMatchObject({ status: 'failed', txHash: sent.txHash });
+    const reason = failed.status === 'failed' ? failed.reason : '';
+    expect(reason).toContain(`8999999 of ${USDT.toLowerCase()}`);
+    expect(failureCode(reason)).toBe('scanner_mismatch');
+    expect(await payoutRecordState(db.pool, t.record)).toEqual({
+      status: 'failed',
+      failure: reason,
+      txHash: sent.txHash,
+    });
+    expect(await watchedSenders()).not.toContain(from.address.toLowerCase());
+    // Final: nothing is sent again.
+    expect(await sendOnce(ctx, t)).toEqual(failed);
     expect(await sentCount(from.address)).toBe(1);
   });
 });
@@ -347,6 +476,7 @@ describe('sendOnce with a stuck transaction', () => {
     { from, to, t }: { from: SignerAccount; to: Address; t: OutgoingTransfer },
     hash: string,
   ) {
+    await scanner.caughtUp();
     expect(await sendOnce(ctx, t)).toMatchObject({ status: 'confirmed', txHash: hash });
     expect(await payoutRecordState(db.pool, t.record)).toEqual({
       status: 'confirmed',

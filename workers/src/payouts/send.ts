@@ -10,11 +10,13 @@ import {
   markAttemptMined,
   markConfirmed,
   markFailed,
+  type ObservedTx,
   type PayoutAttempt,
   type PayoutRecordRef,
   type Pool,
   payoutRecordState,
   recordAttemptGas,
+  type ScannerView,
   setPayoutRecordStatus,
   withTransaction,
 } from '@amanat/platform';
@@ -40,6 +42,11 @@ export interface SendContext {
   chain: PublicClient;
   /** The chain's confirmation count: a receipt this many blocks deep (itself included) is final. */
   confirmations: number;
+  /**
+   * The scanner's view of the signer's transactions: a payout is confirmed only when the scanner saw the
+   * same transfer in the receipt's block and scanned the confirmation count past it.
+   */
+  scannerView: ScannerView;
   logger: Logger;
   /** The most a replacement bids per gas (PAYOUT_MAX_FEE_PER_GAS_GWEI); default DEFAULT_MAX_FEE_PER_GAS. */
   maxFeePerGas?: bigint;
@@ -261,6 +268,8 @@ async function broadcast(
   t: OutgoingTransfer,
   attempt: PayoutAttempt,
 ): Promise<SendState | null> {
+  // Listed first: the scanner then cannot have read a block holding it without watching its sender.
+  await ctx.scannerView.watchSender(t.chainId, t.from.address, t.record);
   try {
     await ctx.chain.sendRawTransaction({ serializedTransaction: attempt.rawTx });
   } catch (err) {
@@ -429,6 +438,7 @@ async function pendingState(
     if (BigInt(spent) > attempt.nonce && !(await minedAttempt(ctx, t.record))) {
       const reason = `nonce ${attempt.nonce} of ${t.from.address} was used by another transaction; this payout was not sent`;
       await markFailed(ctx.pool, t.record, reason);
+      await ctx.scannerView.unwatchSender(t.chainId, t.from.address, t.record);
       ctx.logger.error({ record: t.record.table, id: String(t.record.id), txHash: attempt.txHash }, reason);
       return { status: 'failed', txHash: null, reason };
     }
@@ -436,20 +446,87 @@ async function pendingState(
   return { status: 'broadcast', txHash: attempt.txHash, nonce: attempt.nonce };
 }
 
-/** Records the mined attempt (the others of its nonce 'replaced') and the record's outcome, at once. */
-function recordOutcome(
+/**
+ * Records the mined attempt (the others of its nonce 'replaced') and the record's outcome, at once; the
+ * record is final, so the scanner no longer needs to watch its sender for it.
+ */
+async function recordOutcome(
   ctx: SendContext,
   t: OutgoingTransfer,
   attempt: PayoutAttempt,
   failure: string | null,
 ): Promise<boolean> {
-  return withTransaction(ctx.pool, async (client) => {
+  const changed = await withTransaction(ctx.pool, async (client) => {
     await markAttemptMined(client, t.record, attempt.id);
     return failure === null
       ? markConfirmed(client, t.record, attempt.id, attempt.txHash)
       : markFailed(client, t.record, failure, { attemptId: attempt.id, txHash: attempt.txHash });
   });
+  await ctx.scannerView.unwatchSender(t.chainId, t.from.address, t.record);
+  return changed;
 }
+
+/** What the scanner's view says of a mined, successful transaction. */
+type ScannerVerdict =
+  | { verdict: 'confirmed' }
+  | { verdict: 'wait' }
+  | { verdict: 'mismatch'; reason: string };
+
+/**
+ * Confirmed when the scanner saw this transaction in the receipt's block, scanned the confirmation count
+ * past it, and saw it move what the payout moves. Seen in another block, one of the two has not caught
+ * up with a reorg yet: wait. Seen moving something else: a person must look.
+ */
+async function scannerVerdict(
+  ctx: SendContext,
+  t: OutgoingTransfer,
+  receipt: TransactionReceipt,
+): Promise<ScannerVerdict> {
+  const { cursor, seen } = await ctx.scannerView.look(t.chainId, receipt.transactionHash);
+  const needed = receipt.blockNumber + BigInt(ctx.confirmations) - 1n;
+  const where = { record: t.record.table, id: String(t.record.id), txHash: receipt.transactionHash };
+  if (cursor === null)
+    ctx.logger.warn({ ...where, chainId: t.chainId }, 'payout waits: no scanner has scanned its chain yet');
+  if (!seen) {
+    // Listed again in case Redis lost the list: a rescan from the scanner's checkpoint then sees it.
+    await ctx.scannerView.watchSender(t.chainId, t.from.address, t.record);
+    if (cursor !== null && cursor >= needed)
+      ctx.logger.warn(
+        { ...where, cursor: String(cursor) },
+        'payout waits: the scanner passed its block without seeing it (sender not listed, or pruned)',
+      );
+    return { verdict: 'wait' };
+  }
+  if (seen.blockHash !== receipt.blockHash.toLowerCase()) return { verdict: 'wait' };
+  if (cursor === null || cursor < needed) return { verdict: 'wait' };
+  const sawIt = seenMoves(seen, t);
+  if (sawIt === null) return { verdict: 'confirmed' };
+  return {
+    verdict: 'mismatch',
+    reason: `the scanner saw another transfer in block ${receipt.blockNumber} than the payout's (${describeTransfer(t)}): ${sawIt}`,
+  };
+}
+
+/** Null when `seen` moves what `t` pays; otherwise what the scanner saw instead, in words. */
+function seenMoves(seen: ObservedTx, t: OutgoingTransfer): string | null {
+  const from = t.from.address.toLowerCase();
+  const to = t.to.toLowerCase();
+  if (t.token === 'native') {
+    if (seen.from === from && seen.to === to && seen.value === t.amount) return null;
+    return `${seen.value} wei from ${seen.from} to ${seen.to ?? 'a new contract'}`;
+  }
+  const token = t.token.toLowerCase();
+  const match = seen.transfers.some(
+    (x) => x.token === token && x.from === from && x.to === to && x.amount === t.amount,
+  );
+  if (seen.from === from && match) return null;
+  const transfers = seen.transfers.map((x) => `${x.amount} of ${x.token} from ${x.from} to ${x.to}`);
+  const what = transfers.length > 0 ? transfers.join(', ') : 'no Transfer';
+  return `a transaction from ${seen.from} with ${what}`.slice(0, 400);
+}
+
+const describeTransfer = (t: OutgoingTransfer): string =>
+  `${t.amount} ${t.token === 'native' ? 'wei' : `of ${t.token}`} from ${t.from.address} to ${t.to}`;
 
 async function settle(
   ctx: SendContext,
@@ -474,6 +551,15 @@ async function settle(
     await recordOutcome(ctx, t, attempt, reason);
     ctx.logger.error(where, `payout ${reason}`);
     return { status: 'failed', txHash: attempt.txHash, reason };
+  }
+  const scanner = await scannerVerdict(ctx, t, receipt);
+  if (scanner.verdict === 'wait')
+    return { status: 'broadcast', txHash: attempt.txHash, nonce: attempt.nonce };
+  if (scanner.verdict === 'mismatch') {
+    await recordAttemptGas(ctx.pool, attempt.id, receipt);
+    await recordOutcome(ctx, t, attempt, scanner.reason);
+    ctx.logger.error(where, `payout ${scanner.reason}`);
+    return { status: 'failed', txHash: attempt.txHash, reason: scanner.reason };
   }
   // What the transaction cost in gas, for the native ledger the reconciliation compares with the chain.
   await recordAttemptGas(ctx.pool, attempt.id, receipt);

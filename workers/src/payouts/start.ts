@@ -1,5 +1,5 @@
 import { type AssetRegistry, type Chain, QUEUES, redisKeys } from '@amanat/core';
-import type { DealStore, Logger, Pool } from '@amanat/platform';
+import { type DealStore, type Logger, type Pool, ScannerView } from '@amanat/platform';
 import { Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Address, createPublicClient, defineChain, fallback, http, type PublicClient } from 'viem';
@@ -28,7 +28,7 @@ export interface PayoutsWorkerDeps {
   keys: PayoutKeys;
   feeAddress: Address | null;
   logger: Logger;
-  /** The worker's Redis connection (maxRetriesPerRequest: null). */
+  /** The worker's Redis connection (maxRetriesPerRequest: null); also where the scanner's view is read. */
   connection: Redis;
   /** REDIS_PREFIX. */
   prefix: string;
@@ -65,11 +65,13 @@ export function chainClient(chain: Chain): PublicClient {
 export function startPayoutsWorker(deps: PayoutsWorkerDeps): { worker: Worker; close(): Promise<void> } {
   const { logger } = deps;
   const contexts = new Map<number, SendContext>();
+  const scannerView = new ScannerView(deps.connection, deps.prefix);
   for (const chain of deps.registry.activeChains()) {
     contexts.set(chain.chainId, {
       pool: deps.pool,
       chain: chainClient(chain),
       confirmations: chain.confirmations,
+      scannerView,
       logger,
       ...(deps.hooks ? { hooks: deps.hooks } : {}),
       ...(deps.maxFeePerGas !== undefined ? { maxFeePerGas: deps.maxFeePerGas } : {}),

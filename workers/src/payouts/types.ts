@@ -22,7 +22,10 @@ export interface OutgoingTransfer {
 export type SendState =
   /** Stored and broadcast (or re-broadcast); not yet at the chain's confirmation count. */
   | { status: 'broadcast'; txHash: Hex; nonce: bigint }
-  /** Mined with success and at least the chain's confirmation count deep. */
+  /**
+   * Mined with success, at least the chain's confirmation count deep, and seen by the scanner moving the
+   * same transfer in the same block, its cursor that count past it.
+   */
   | { status: 'confirmed'; txHash: Hex; blockNumber: bigint }
   /**
    * The node refused the signed transaction: its sender lacks the native coin for gas × max fee (+ value).
