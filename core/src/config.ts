@@ -416,6 +416,8 @@ export function hasRole(config: { WORKERS_ROLES: ReadonlySet<WorkerRole> }, role
 export const scannerConfigSchema = baseConfigSchema.extend({
   SCANNER_HEALTH_PORT: port(8060),
   PAYMENT_WEBHOOK_SECRET: webhookSecret,
+  /** The secret being rotated to: callbacks carry a signature with each (deploy/README.md, rotation). */
+  PAYMENT_WEBHOOK_SECRET_NEXT: webhookSecret.optional(),
   PAYMENT_CALLBACK_URL: url(['http', 'https']),
   /** Poll interval per chain: one scan job runs this often (a job scheduler per chain). */
   SCAN_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(2000),

@@ -165,7 +165,11 @@ export async function startScanner(opts: StartScannerOptions): Promise<ScannerHa
       delivery = startCallbackWorker({
         connection: workerConnection,
         prefix: config.REDIS_PREFIX,
-        target: { url: config.PAYMENT_CALLBACK_URL, secret: config.PAYMENT_WEBHOOK_SECRET },
+        target: {
+          url: config.PAYMENT_CALLBACK_URL,
+          secret: config.PAYMENT_WEBHOOK_SECRET,
+          ...(config.PAYMENT_WEBHOOK_SECRET_NEXT ? { nextSecret: config.PAYMENT_WEBHOOK_SECRET_NEXT } : {}),
+        },
         ...(opts.deliveryConcurrency ? { concurrency: opts.deliveryConcurrency } : {}),
         logger,
       });

@@ -28,6 +28,7 @@ export const REDACT_PATHS = [
   'config.MONGO_URL',
   'config.CHECKPOINT_SIGNING_KEY',
   'config.PAYMENT_WEBHOOK_SECRET',
+  'config.PAYMENT_WEBHOOK_SECRET_NEXT',
   'config.TELEGRAM_BOT_TOKEN',
   // The payout signer's spending keys (workers with the payouts role).
   'config.PAYOUT_MNEMONIC',

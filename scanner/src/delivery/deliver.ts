@@ -9,6 +9,11 @@ export interface DeliveryTarget {
   url: string;
   /** PAYMENT_WEBHOOK_SECRET (whsec_…). */
   secret: string;
+  /**
+   * PAYMENT_WEBHOOK_SECRET_NEXT, during a rotation: every callback also carries a signature with it
+   * (Standard Webhooks lets one header hold several), so the API may switch to it at any moment.
+   */
+  nextSecret?: string;
   timeoutMs?: number;
 }
 
@@ -48,7 +53,10 @@ export function parseCallbackJob(data: unknown): CallbackJob {
  */
 export async function deliverCallback(job: CallbackJob, target: DeliveryTarget): Promise<number> {
   const now = new Date();
-  const signature = new Webhook(target.secret).sign(job.eventId, now, job.body);
+  const signature = [target.secret, target.nextSecret]
+    .filter((secret) => secret !== undefined)
+    .map((secret) => new Webhook(secret).sign(job.eventId, now, job.body))
+    .join(' ');
   const res = await fetch(target.url, {
     method: 'POST',
     headers: {

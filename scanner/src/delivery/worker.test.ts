@@ -127,6 +127,30 @@ describe('callback delivery', () => {
     }
   });
 
+  it('signs with the next secret too while one is rotated in, so either secret alone verifies it', async () => {
+    const next = `whsec_${randomBytes(32).toString('base64')}`;
+    worker = startCallbackWorker({
+      connection: redis.redis,
+      prefix: redis.prefix,
+      target: { url, secret: SECRET, nextSecret: next, timeoutMs: 2_000 },
+      backoffMs: () => 50,
+      logger: silentLogger,
+    });
+    await enqueueEvents(queue, [event(9)], pending());
+    const [job] = await queue.getJobs(['waiting', 'active', 'completed']);
+    if (!job) throw new Error('no job');
+    await settled(job, 'completed');
+    const [r] = received;
+    if (!r) throw new Error('nothing received');
+    expect(String(r.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    const headers = r.headers as Record<string, string>;
+    // The API verifies with whichever secret it holds: the old one (already checked by the server) or the new.
+    expect(r.verified).toEqual(JSON.parse(r.body));
+    expect(new Webhook(next).verify(r.body, headers)).toEqual(JSON.parse(r.body));
+    const other = `whsec_${randomBytes(32).toString('base64')}`;
+    expect(() => new Webhook(other).verify(r.body, headers)).toThrow();
+  });
+
   it('retries a failing endpoint under the same webhook-id, signing every attempt afresh', async () => {
     answer = (n) => (n < 2 ? 503 : undefined);
     await enqueueEvents(queue, [event(3)], pending());
