@@ -190,7 +190,9 @@ describe('the app in a phone browser', () => {
     await primaryButton(page, 'Accept the terms').click();
     await p.waitForDeal(deal.id, (d) => Boolean(d.buyer?.acceptedAt), 'accepted by the buyer');
 
-    // The seller's deal page learned of the buyer live; the seller accepts with the main button.
+    // The seller's deal page learns of the buyer's acceptance live (no reload); then the seller accepts
+    // with the main button, on the deal's current version.
+    await sellerPage.getByText('· accepted', { exact: true }).waitFor({ timeout: UI_WAIT });
     await pressMainButton(sellerPage, 'Accept the terms');
     await p.waitForDeal(deal.id, (d) => d.state === 'awaiting_payment', 'awaiting payment');
   });
