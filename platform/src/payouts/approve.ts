@@ -3,6 +3,7 @@ import type { Queryable } from '../db.ts';
 import type { DealRecord } from '../deals/record.ts';
 import type { ActResult, DealStore } from '../deals/store.ts';
 import { outboxRowsJson } from '../outbox/write.ts';
+import { operatorChangeOptions, refuseOperatorParty } from './operator-action.ts';
 import type { PayoutLegKind } from './store.ts';
 
 /**
@@ -164,72 +165,60 @@ export async function approvePayout(
   if (!validLegId(input.legId)) throw new DomainError('payout_not_found', 'This deal has no such payout');
   let payout: ApprovedPayout | null = null;
   let reviewClosed = false;
-  const result = await store.change(
-    input.dealId,
-    {
-      ...(input.now ? { now: input.now } : {}),
-      ...(input.expectedVersion !== undefined ? { expectedVersion: input.expectedVersion } : {}),
-    },
-    async (deal: DealRecord) => {
-      if (deal.seller?.userId === input.actor.userId || deal.buyer?.userId === input.actor.userId) {
-        throw new DomainError(
-          'operator_is_party',
-          'An operator may not approve a payout of a deal they are a party to',
-        );
-      }
-      const { rows } = await store.pool.query({
-        name: 'payout-leg-for-approval',
-        text: `SELECT id::text AS id, deal_id, cause, kind, chain_id, token, recipient, amount::text AS amount,
+  const result = await store.change(input.dealId, operatorChangeOptions(input), async (deal: DealRecord) => {
+    refuseOperatorParty(deal, input.actor.userId, 'approve');
+    const { rows } = await store.pool.query({
+      name: 'payout-leg-for-approval',
+      text: `SELECT id::text AS id, deal_id, cause, kind, chain_id, token, recipient, amount::text AS amount,
              status FROM payout_legs WHERE id = $1 AND deal_id = $2`,
-        values: [input.legId, deal.id],
-      });
-      if (!rows[0]) throw new DomainError('payout_not_found', 'This deal has no such payout');
-      if (rows[0].status !== 'awaiting_approval') {
-        throw new DomainError(
-          'payout_not_awaiting_approval',
-          `The payout is ${rows[0].status}, not waiting for an approval`,
-          { status: rows[0].status },
-        );
-      }
-      const leg = awaitingFromRow(rows[0]);
-      reviewClosed = await closesReview(store.pool, deal, leg.id);
-      const job = { dealId: deal.id, cause: leg.cause };
-      const id = approvedPayoutJobId(deal.id, leg.cause, leg.id);
-      payout = {
-        ...leg,
-        status: 'pending',
-        approvedBy: input.actor.userId,
-        approvedAt: input.now ?? new Date(),
-        jobId: id,
-      };
-      const action: DealAction = {
-        type: 'approve_payout',
-        leg: leg.id,
-        kind: leg.kind,
-        amount: leg.amount,
-        recipient: leg.recipient,
-        note: input.note,
-        closesReview: reviewClosed,
-      };
-      return {
-        action,
-        actor: input.actor,
-        before: deal,
-        facts: { asset: { chainId: leg.chainId, token: leg.token }, cause: leg.cause },
-        extra: {
-          name: 'approve-payout',
-          sql: APPROVE_SQL,
-          params: [
-            leg.id,
-            input.actor.userId,
-            outboxRowsJson([
-              { kind: 'job', queue: QUEUES.payouts, name: JOBS.payouts[0], jobId: id, payload: job },
-            ]),
-          ],
-        },
-      };
-    },
-  );
+      values: [input.legId, deal.id],
+    });
+    if (!rows[0]) throw new DomainError('payout_not_found', 'This deal has no such payout');
+    if (rows[0].status !== 'awaiting_approval') {
+      throw new DomainError(
+        'payout_not_awaiting_approval',
+        `The payout is ${rows[0].status}, not waiting for an approval`,
+        { status: rows[0].status },
+      );
+    }
+    const leg = awaitingFromRow(rows[0]);
+    reviewClosed = await closesReview(store.pool, deal, leg.id);
+    const job = { dealId: deal.id, cause: leg.cause };
+    const id = approvedPayoutJobId(deal.id, leg.cause, leg.id);
+    payout = {
+      ...leg,
+      status: 'pending',
+      approvedBy: input.actor.userId,
+      approvedAt: input.now ?? new Date(),
+      jobId: id,
+    };
+    const action: DealAction = {
+      type: 'approve_payout',
+      leg: leg.id,
+      kind: leg.kind,
+      amount: leg.amount,
+      recipient: leg.recipient,
+      note: input.note,
+      closesReview: reviewClosed,
+    };
+    return {
+      action,
+      actor: input.actor,
+      before: deal,
+      facts: { asset: { chainId: leg.chainId, token: leg.token }, cause: leg.cause },
+      extra: {
+        name: 'approve-payout',
+        sql: APPROVE_SQL,
+        params: [
+          leg.id,
+          input.actor.userId,
+          outboxRowsJson([
+            { kind: 'job', queue: QUEUES.payouts, name: JOBS.payouts[0], jobId: id, payload: job },
+          ]),
+        ],
+      },
+    };
+  });
   if (!result || !payout) throw new Error('a payout approval always writes');
   const approved = payout as ApprovedPayout;
   // The entry's time is the one written to approved_at.

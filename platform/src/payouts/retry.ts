@@ -11,6 +11,7 @@ import type { Queryable } from '../db.ts';
 import type { DealRecord } from '../deals/record.ts';
 import type { ActResult, DealStore } from '../deals/store.ts';
 import { outboxRowsJson } from '../outbox/write.ts';
+import { operatorChangeOptions, refuseOperatorParty } from './operator-action.ts';
 
 /**
  * An operator's retry of failed payouts. A failed record waits for a person by design (no retry loop):
@@ -148,74 +149,62 @@ export async function retryPayouts(store: DealStore, input: RetryPayoutsRequest)
   let retried: FailedPayout[] = [];
   let jobIds: string[] = [];
   let reviewClosed = false;
-  const result = await store.change(
-    input.dealId,
-    {
-      ...(input.now ? { now: input.now } : {}),
-      ...(input.expectedVersion !== undefined ? { expectedVersion: input.expectedVersion } : {}),
-    },
-    async (deal: DealRecord) => {
-      if (deal.seller?.userId === input.actor.userId || deal.buyer?.userId === input.actor.userId) {
-        throw new DomainError(
-          'operator_is_party',
-          'An operator may not retry a payout of a deal they are a party to',
-        );
-      }
-      const failed = (await failedPayoutsOf(store.pool, [deal.id])).get(deal.id) ?? [];
-      if (failed.length === 0) throw new DomainError('nothing_to_retry', 'This deal has no failed payout');
-      retried = failed.filter((f) => f.retryable);
-      if (retried.length === 0) {
-        throw new DomainError(
-          'payout_not_retryable',
-          'Every failed payout of this deal had a transaction mined without reverting: it may have paid, ' +
-            'so check the chain by hand instead of sending it again',
-          { records: failed.map((f) => ({ record: f.record, id: f.id, failure: f.failure })) },
-        );
-      }
-      reviewClosed =
-        deal.needsReview &&
-        retried.length === failed.length &&
-        deal.reviewReasons.length > 0 &&
-        deal.reviewReasons.every((reason) => PAYOUT_FAILED_REASON.test(reason));
-      const causes = [...new Set(retried.map((f) => f.cause))];
-      jobIds = causes.map((cause) => payoutRetryJobId(deal.id, cause, deal.version + 1));
-      const records: RetriedPayout[] = retried.map((f) => ({
-        record: f.record,
-        id: f.id,
-        kind: f.kind,
-        failure: f.failure,
-      }));
-      const action: DealAction = {
-        type: 'retry_payouts',
-        records,
-        note: input.note,
-        closesReview: reviewClosed,
-      };
-      const ids = (record: FailedPayoutRecord) => retried.filter((f) => f.record === record).map((f) => f.id);
-      return {
-        action,
-        actor: input.actor,
-        before: deal,
-        extra: {
-          name: 'retry-payouts',
-          sql: RETRY_SQL,
-          params: [
-            ids('payout_leg'),
-            ids('gas_topup'),
-            outboxRowsJson(
-              causes.map((cause, i) => ({
-                kind: 'job' as const,
-                queue: QUEUES.payouts,
-                name: JOBS.payouts[0],
-                jobId: jobIds[i] as string,
-                payload: { dealId: deal.id, cause },
-              })),
-            ),
-          ],
-        },
-      };
-    },
-  );
+  const result = await store.change(input.dealId, operatorChangeOptions(input), async (deal: DealRecord) => {
+    refuseOperatorParty(deal, input.actor.userId, 'retry');
+    const failed = (await failedPayoutsOf(store.pool, [deal.id])).get(deal.id) ?? [];
+    if (failed.length === 0) throw new DomainError('nothing_to_retry', 'This deal has no failed payout');
+    retried = failed.filter((f) => f.retryable);
+    if (retried.length === 0) {
+      throw new DomainError(
+        'payout_not_retryable',
+        'Every failed payout of this deal had a transaction mined without reverting: it may have paid, ' +
+          'so check the chain by hand instead of sending it again',
+        { records: failed.map((f) => ({ record: f.record, id: f.id, failure: f.failure })) },
+      );
+    }
+    reviewClosed =
+      deal.needsReview &&
+      retried.length === failed.length &&
+      deal.reviewReasons.length > 0 &&
+      deal.reviewReasons.every((reason) => PAYOUT_FAILED_REASON.test(reason));
+    const causes = [...new Set(retried.map((f) => f.cause))];
+    jobIds = causes.map((cause) => payoutRetryJobId(deal.id, cause, deal.version + 1));
+    const records: RetriedPayout[] = retried.map((f) => ({
+      record: f.record,
+      id: f.id,
+      kind: f.kind,
+      failure: f.failure,
+    }));
+    const action: DealAction = {
+      type: 'retry_payouts',
+      records,
+      note: input.note,
+      closesReview: reviewClosed,
+    };
+    const ids = (record: FailedPayoutRecord) => retried.filter((f) => f.record === record).map((f) => f.id);
+    return {
+      action,
+      actor: input.actor,
+      before: deal,
+      extra: {
+        name: 'retry-payouts',
+        sql: RETRY_SQL,
+        params: [
+          ids('payout_leg'),
+          ids('gas_topup'),
+          outboxRowsJson(
+            causes.map((cause, i) => ({
+              kind: 'job' as const,
+              queue: QUEUES.payouts,
+              name: JOBS.payouts[0],
+              jobId: jobIds[i] as string,
+              payload: { dealId: deal.id, cause },
+            })),
+          ),
+        ],
+      },
+    };
+  });
   if (!result) throw new Error('a payout retry always writes');
   return {
     deal: result.deal,
