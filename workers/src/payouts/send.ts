@@ -466,6 +466,25 @@ async function recordOutcome(
   return changed;
 }
 
+const NO_SCANNER = 'payout waits: no scanner has scanned its chain yet';
+const UNSEEN = 'payout waits: the scanner passed its block without seeing it (sender not listed, or pruned)';
+
+/**
+ * A waiting payout is looked at about every second: its warnings are logged once a minute per chain (or
+ * per transaction), so a stopped scanner is loud without flooding the log.
+ */
+const lastWarned = new WeakMap<SendContext, Map<string, number>>();
+function warnAtMostEveryMinute(ctx: SendContext, key: string, fields: object, msg: string): void {
+  const warned = lastWarned.get(ctx) ?? new Map<string, number>();
+  lastWarned.set(ctx, warned);
+  const now = Date.now();
+  if (now - (warned.get(key) ?? 0) < 60_000) return;
+  // Only the newest keys matter: a long-running signer must not keep one per transaction for ever.
+  if (warned.size > 1000) warned.clear();
+  warned.set(key, now);
+  ctx.logger.warn(fields, msg);
+}
+
 /** What the scanner's view says of a mined, successful transaction. */
 type ScannerVerdict =
   | { verdict: 'confirmed' }
@@ -486,14 +505,16 @@ async function scannerVerdict(
   const needed = receipt.blockNumber + BigInt(ctx.confirmations) - 1n;
   const where = { record: t.record.table, id: String(t.record.id), txHash: receipt.transactionHash };
   if (cursor === null)
-    ctx.logger.warn({ ...where, chainId: t.chainId }, 'payout waits: no scanner has scanned its chain yet');
+    warnAtMostEveryMinute(ctx, `no-scanner:${t.chainId}`, { ...where, chainId: t.chainId }, NO_SCANNER);
   if (!seen) {
     // Listed again in case Redis lost the list: a rescan from the scanner's checkpoint then sees it.
     await ctx.scannerView.watchSender(t.chainId, t.from.address, t.record);
     if (cursor !== null && cursor >= needed)
-      ctx.logger.warn(
+      warnAtMostEveryMinute(
+        ctx,
+        `unseen:${receipt.transactionHash}`,
         { ...where, cursor: String(cursor) },
-        'payout waits: the scanner passed its block without seeing it (sender not listed, or pruned)',
+        UNSEEN,
       );
     return { verdict: 'wait' };
   }
