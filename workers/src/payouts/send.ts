@@ -24,6 +24,7 @@ import {
   BaseError,
   encodeFunctionData,
   erc20Abi,
+  type FeeValuesEIP1559,
   type Hex,
   keccak256,
   type PublicClient,
@@ -104,6 +105,26 @@ export function transferCall(t: Pick<OutgoingTransfer, 'to' | 'token' | 'amount'
 }
 
 /**
+ * Fee reads are shared for FEES_FRESH_MS per chain client: every check, top-up sizing and signing of the
+ * payouts running at once would otherwise read the same block and priority fee again (two calls each).
+ * A second-old estimate is still within the 20 % base-fee margin viem adds (a block raises the base fee by
+ * 12.5 % at most), and a transaction that falls behind is replaced anyway.
+ */
+const FEES_FRESH_MS = 1000;
+const recentFees = new WeakMap<PublicClient, { at: number; fees: Promise<FeeValuesEIP1559> }>();
+function feesPerGas(chain: PublicClient): Promise<FeeValuesEIP1559> {
+  const cached = recentFees.get(chain);
+  if (cached && Date.now() - cached.at < FEES_FRESH_MS) return cached.fees;
+  const fees = chain.estimateFeesPerGas({ type: 'eip1559', chain: chain.chain ?? null });
+  recentFees.set(chain, { at: Date.now(), fees });
+  // A failed read is not kept: the next caller asks again.
+  fees.catch(() => {
+    if (recentFees.get(chain)?.fees === fees) recentFees.delete(chain);
+  });
+  return fees;
+}
+
+/**
  * Gas (eth_estimateGas + GAS_MARGIN_PERCENT) and current EIP-1559 fees for a transfer. The most it can
  * cost the sender is gas × maxFeePerGas: what a gas top-up must cover.
  */
@@ -114,7 +135,7 @@ export async function estimateTransferCost(
   const call = transferCall(t);
   const [estimate, fees] = await Promise.all([
     chain.estimateGas({ account: t.from.address, ...call }),
-    chain.estimateFeesPerGas({ type: 'eip1559', chain: chain.chain ?? null }),
+    feesPerGas(chain),
   ]);
   return {
     gas: (estimate * (100n + GAS_MARGIN_PERCENT) + 99n) / 100n,
