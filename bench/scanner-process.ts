@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { keepOutput } from '../devstack/child-output.ts';
 import type { TickReport } from '../scanner/src/index.ts';
 import { SCANNER_PROCESS } from '../scanner/src/process-settings.ts';
 
@@ -20,17 +21,6 @@ function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number
 
 /** The process's peak resident memory so far (the kernel's high-water mark). */
 export const peakRssMb = (pid: number | undefined) => procStatusMb(pid, 'VmHWM');
-
-function keepOutput(child: ChildProcess): () => string {
-  let out = '';
-  const append = (d: Buffer) => {
-    out += d;
-    if (out.length > 200_000) out = out.slice(-100_000);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  return () => out;
-}
 
 async function exitOf(child: ChildProcess, ms: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -25,6 +25,7 @@ import {
 import { apiClient } from '../devstack/api-client.ts';
 import { ensureAppBuild } from '../devstack/app-build.ts';
 import { anvilDevAccounts } from '../devstack/chain.ts';
+import { keepOutput } from '../devstack/child-output.ts';
 import { findFreePort } from '../devstack/ports.ts';
 import { createTestDatabase, deleteKeysWithPrefix, type TestDatabase, testEnv } from '../devstack/testing.ts';
 
@@ -211,18 +212,12 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
       env: { ...assistEnv, ...envs[name], ...settings?.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
-    const append = (d: Buffer) => {
-      out += d;
-      if (out.length > 400_000) out = out.slice(-200_000);
-    };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
+    const output = keepOutput(child);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const service: ServiceProcess = {
       name,
       child,
-      output: () => out,
+      output,
       async stop(signal = 'SIGTERM') {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
         await exited;
@@ -231,13 +226,13 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     services.set(name, service);
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`${name} exited at start:\n${out}`);
+      if (child.exitCode !== null) throw new Error(`${name} exited at start:\n${output()}`);
       const ok = await fetch(readyUrl[name]).then(
         (r) => r.ok,
         () => false,
       );
       if (ok) return service;
-      if (Date.now() > deadline) throw new Error(`${name} did not become ready:\n${out}`);
+      if (Date.now() > deadline) throw new Error(`${name} did not become ready:\n${output()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

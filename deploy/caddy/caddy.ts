@@ -6,6 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { keepOutput } from '../../devstack/child-output.ts';
 
 export const CADDYFILE = join(import.meta.dirname, '..', '..', 'Caddyfile');
 
@@ -79,20 +80,14 @@ export function startCaddy(env: Record<string, string>, file = CADDYFILE): Caddy
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  const append = (d: Buffer) => {
-    out += d;
-    if (out.length > 400_000) out = out.slice(-200_000);
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
+  const output = keepOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // A test runner that dies without its hooks must not leave Caddy holding the ports.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   return {
     child,
-    output: () => out,
+    output,
     async stop() {
       process.off('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
