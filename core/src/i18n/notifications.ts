@@ -300,47 +300,45 @@ function yourPayout(c: Ctx): Localized | null {
   );
 }
 
+/** What the parties read once a decision's payouts are confirmed, by the state the deal is left in. */
+const PAYOUTS_CONFIRMED: Partial<Record<DealState, { seller: Localized; buyer: Localized }>> = {
+  released: {
+    seller: {
+      en: 'Your payout is confirmed on the chain. The deal is complete.',
+      ru: 'Выплата вам подтверждена в блокчейне. Сделка завершена.',
+    },
+    buyer: {
+      en: 'The payout to the seller is confirmed on the chain. The deal is complete.',
+      ru: 'Выплата продавцу подтверждена в блокчейне. Сделка завершена.',
+    },
+  },
+  refunded: {
+    seller: {
+      en: 'The refund to the buyer is confirmed on the chain. The deal is closed.',
+      ru: 'Возврат покупателю подтверждён в блокчейне. Сделка закрыта.',
+    },
+    buyer: {
+      en: 'Your refund is confirmed on the chain. The deal is closed.',
+      ru: 'Возврат вам подтверждён в блокчейне. Сделка закрыта.',
+    },
+  },
+  // A partly paid deal's refund at expiry: the deal stays expired.
+  expired: {
+    seller: {
+      en: 'The return of the buyer’s payment is confirmed on the chain. The deal stays expired.',
+      ru: 'Возврат платежа покупателю подтверждён в блокчейне. Сделка остаётся истёкшей.',
+    },
+    buyer: {
+      en: 'The return of your payment is confirmed on the chain. The deal stays expired.',
+      ru: 'Возврат вашего платежа подтверждён в блокчейне. Сделка остаётся истёкшей.',
+    },
+  },
+};
+
 function payoutsConfirmedSentence(c: Ctx): Localized {
   const after = c.input.stateAfter;
-  if (after === 'released') {
-    return bySide(
-      c.role,
-      {
-        en: 'Your payout is confirmed on the chain. The deal is complete.',
-        ru: 'Выплата вам подтверждена в блокчейне. Сделка завершена.',
-      },
-      {
-        en: 'The payout to the seller is confirmed on the chain. The deal is complete.',
-        ru: 'Выплата продавцу подтверждена в блокчейне. Сделка завершена.',
-      },
-    );
-  }
-  if (after === 'refunded') {
-    return bySide(
-      c.role,
-      {
-        en: 'The refund to the buyer is confirmed on the chain. The deal is closed.',
-        ru: 'Возврат покупателю подтверждён в блокчейне. Сделка закрыта.',
-      },
-      {
-        en: 'Your refund is confirmed on the chain. The deal is closed.',
-        ru: 'Возврат вам подтверждён в блокчейне. Сделка закрыта.',
-      },
-    );
-  }
-  if (after === 'expired') {
-    return bySide(
-      c.role,
-      {
-        en: 'The return of the buyer’s payment is confirmed on the chain. The deal stays expired.',
-        ru: 'Возврат платежа покупателю подтверждён в блокчейне. Сделка остаётся истёкшей.',
-      },
-      {
-        en: 'The return of your payment is confirmed on the chain. The deal stays expired.',
-        ru: 'Возврат вашего платежа подтверждён в блокчейне. Сделка остаётся истёкшей.',
-      },
-    );
-  }
+  const sides = isState(after) ? PAYOUTS_CONFIRMED[after] : undefined;
+  if (sides) return bySide(c.role, sides.seller, sides.buyer);
   return {
     en: 'The payouts of the split are confirmed on the chain. The deal is closed.',
     ru: 'Выплаты по разделу подтверждены в блокчейне. Сделка закрыта.',
