@@ -27,6 +27,7 @@ import { ensureAppBuild } from '../devstack/app-build.ts';
 import { anvilDevAccounts } from '../devstack/chain.ts';
 import { keepOutput } from '../devstack/child-output.ts';
 import { findFreePort } from '../devstack/ports.ts';
+import { chainClients } from '../devstack/test-chain.ts';
 import { createTestDatabase, deleteKeysWithPrefix, type TestDatabase, testEnv } from '../devstack/testing.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -316,4 +317,36 @@ export async function startPipeline(opts: PipelineOptions): Promise<Pipeline> {
     },
   };
   return pipeline;
+}
+
+export interface PayoutPipeline extends Pipeline {
+  /** The API client of the started system. */
+  call: ReturnType<typeof apiClient>;
+}
+
+/**
+ * The system a payout test runs on anvil: every service started, deposit indexes past anvil's funded dev
+ * accounts (TEST_MNEMONIC is anvil's own, so the first indexes would be them), and a block mined every
+ * 150 ms, so that payments and payouts reach their confirmations on their own as on a real chain.
+ * `close` stops the mining, then the system.
+ */
+export async function startPayoutPipeline(rpcUrl: string, opts: PipelineOptions): Promise<PayoutPipeline> {
+  const p = await startPipeline(opts);
+  try {
+    await p.db.pool.query(`SELECT setval('deposit_index_seq', 1000, false)`);
+    await p.startAll();
+  } catch (err) {
+    await p.close();
+    throw err;
+  }
+  const { testClient } = chainClients(rpcUrl);
+  const miner = setInterval(() => void testClient.mine({ blocks: 1 }).catch(() => {}), 150);
+  return {
+    ...p,
+    call: apiClient(p.apiUrl),
+    async close() {
+      clearInterval(miner);
+      await p.close();
+    },
+  };
 }

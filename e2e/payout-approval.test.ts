@@ -8,10 +8,9 @@ import { Queue } from 'bullmq';
 import { type Address, parseAbi } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_USDT, OPERATOR_TG, PAYOUT_ADDRESS } from '../api/src/testing.ts';
-import { apiClient } from '../devstack/api-client.ts';
 import { type AnvilHandle, deployDemoTokens, startAnvil } from '../devstack/chain.ts';
 import { type ChainClients, chainClients, sendToken } from '../devstack/test-chain.ts';
-import { type Pipeline, startPipeline, TEST_FEE_ADDRESS } from './harness.ts';
+import { type PayoutPipeline, startPayoutPipeline, TEST_FEE_ADDRESS } from './harness.ts';
 
 const USDT = LOCAL_USDT as Address;
 const CONFIRMATIONS = 2;
@@ -22,15 +21,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let anvil: AnvilHandle;
 let c: ChainClients;
-let p: Pipeline;
-let call: ReturnType<typeof apiClient>;
-let miner: ReturnType<typeof setInterval>;
+let p: PayoutPipeline;
+let call: PayoutPipeline['call'];
 
 beforeAll(async () => {
   anvil = await startAnvil();
   c = chainClients(anvil.rpcUrl);
   await deployDemoTokens(anvil.rpcUrl);
-  p = await startPipeline({
+  p = await startPayoutPipeline(anvil.rpcUrl, {
     rpcUrls: { 31337: [anvil.rpcUrl] },
     registry: { chains: { 31337: { confirmations: CONFIRMATIONS } } },
     env: {
@@ -40,15 +38,10 @@ beforeAll(async () => {
       },
     },
   });
-  // TEST_MNEMONIC is anvil's own: the first deposit indexes would be the funded dev accounts.
-  await p.db.pool.query(`SELECT setval('deposit_index_seq', 1000, false)`);
-  await p.startAll();
-  call = apiClient(p.apiUrl);
-  miner = setInterval(() => void c.testClient.mine({ blocks: 1 }).catch(() => {}), 150);
+  call = p.call;
 }, 120_000);
 
 afterAll(async () => {
-  clearInterval(miner);
   await p?.close();
   await anvil?.stop();
 });

@@ -7,7 +7,6 @@ import { type Job, Queue } from 'bullmq';
 import { type Address, parseAbi } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_USDT, OPERATOR_TG, PAYOUT_ADDRESS, REFUND_ADDRESS } from '../api/src/testing.ts';
-import { apiClient } from '../devstack/api-client.ts';
 import { type AnvilHandle, deployDemoTokens, startAnvil } from '../devstack/chain.ts';
 import {
   BUYER,
@@ -17,7 +16,7 @@ import {
   mint,
   sendToken,
 } from '../devstack/test-chain.ts';
-import { type Pipeline, startPipeline, TEST_FEE_ADDRESS } from './harness.ts';
+import { type PayoutPipeline, startPayoutPipeline, TEST_FEE_ADDRESS } from './harness.ts';
 
 const USDT = LOCAL_USDT as Address;
 const erc20 = parseAbi(['function balanceOf(address) view returns (uint256)']);
@@ -25,9 +24,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let anvil: AnvilHandle;
 let c: ChainClients;
-let p: Pipeline;
-let call: ReturnType<typeof apiClient>;
-let miner: ReturnType<typeof setInterval>;
+let p: PayoutPipeline;
+let call: PayoutPipeline['call'];
 let cusd: Awaited<ReturnType<typeof deployControlledToken>>;
 
 beforeAll(async () => {
@@ -37,7 +35,7 @@ beforeAll(async () => {
   await deployDemoTokens(anvil.rpcUrl);
   cusd = await deployControlledToken(c);
   await mint(c, cusd.address, BUYER.address, 10n ** 12n);
-  p = await startPipeline({
+  p = await startPayoutPipeline(anvil.rpcUrl, {
     rpcUrls: { 31337: [anvil.rpcUrl] },
     registry: {
       chains: { 31337: { confirmations: 2 } },
@@ -54,15 +52,10 @@ beforeAll(async () => {
     },
     env: { api: { OPERATOR_TELEGRAM_IDS: String(OPERATOR_TG) } },
   });
-  // TEST_MNEMONIC is anvil's own: the first deposit indexes would be the funded dev accounts.
-  await p.db.pool.query(`SELECT setval('deposit_index_seq', 1000, false)`);
-  await p.startAll();
-  call = apiClient(p.apiUrl);
-  miner = setInterval(() => void c.testClient.mine({ blocks: 1 }).catch(() => {}), 150);
+  call = p.call;
 }, 120_000);
 
 afterAll(async () => {
-  clearInterval(miner);
   await p?.close();
   await anvil?.stop();
 });

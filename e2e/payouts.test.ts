@@ -15,11 +15,10 @@ import {
   PAYOUT_ADDRESS,
   REFUND_ADDRESS,
 } from '../api/src/testing.ts';
-import { apiClient } from '../devstack/api-client.ts';
 import { type AnvilHandle, deployDemoTokens, startAnvil } from '../devstack/chain.ts';
 import { type ChainClients, chainClients, sendNative, sendToken } from '../devstack/test-chain.ts';
 import { type RpcProxy, startRpcProxy } from '../scanner/src/rpc/test-proxy.ts';
-import { type Pipeline, startPipeline, TEST_FEE_ADDRESS, TEST_GAS_TANK_KEY } from './harness.ts';
+import { type PayoutPipeline, startPayoutPipeline, TEST_FEE_ADDRESS, TEST_GAS_TANK_KEY } from './harness.ts';
 
 const USDT = LOCAL_USDT as Address;
 const CONFIRMATIONS = 2;
@@ -30,9 +29,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let anvil: AnvilHandle;
 let c: ChainClients;
-let p: Pipeline;
-let call: ReturnType<typeof apiClient>;
-let miner: ReturnType<typeof setInterval>;
+let p: PayoutPipeline;
+let call: PayoutPipeline['call'];
 /** The workers reach anvil through this proxy, so a test can hold their broadcasts where it wants. */
 let workersRpc: RpcProxy;
 /** Per raw transaction the workers broadcast: forward it, hold it before the node sees it, or after. */
@@ -66,7 +64,7 @@ beforeAll(async () => {
       },
     },
   });
-  p = await startPipeline({
+  p = await startPayoutPipeline(anvil.rpcUrl, {
     rpcUrls: { 31337: [anvil.rpcUrl] },
     registry: { chains: { 31337: { confirmations: CONFIRMATIONS } } },
     env: {
@@ -74,16 +72,10 @@ beforeAll(async () => {
       workers: { RPC_URLS: JSON.stringify({ 31337: [workersRpc.url] }) },
     },
   });
-  // TEST_MNEMONIC is anvil's own: the first deposit indexes would be the funded dev accounts.
-  await p.db.pool.query(`SELECT setval('deposit_index_seq', 1000, false)`);
-  await p.startAll();
-  call = apiClient(p.apiUrl);
-  // Blocks keep coming, as on a real chain: payments and payouts reach their confirmations on their own.
-  miner = setInterval(() => void c.testClient.mine({ blocks: 1 }).catch(() => {}), 150);
+  call = p.call;
 }, 120_000);
 
 afterAll(async () => {
-  clearInterval(miner);
   releaseHeld();
   await p?.close();
   await workersRpc?.close();
