@@ -2,31 +2,21 @@
 // signing, still pay every leg with exactly one transaction; a signed transaction the node refuses for
 // lack of gas gets a gas top-up of its own, and that same transaction (same nonce) then pays.
 import { type Actor, createRegistry } from '@amanat/core';
-import { createLogger, DealStore, depositLedgers, ScannerView } from '@amanat/platform';
+import { createLogger, type DealStore, depositLedgers, ScannerView } from '@amanat/platform';
 import { DelayedError, type Job } from 'bullmq';
 import { type Address, parseAbi, toHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_MNEMONIC, TEST_XPUB } from '../../../api/src/testing.ts';
-import {
-  type AnvilHandle,
-  anvilDevAccounts,
-  DEMO_TOKENS,
-  deployDemoTokens,
-  startAnvil,
-} from '../../../devstack/chain.ts';
-import { type ChainClients, chainClients, mine, mint } from '../../../devstack/test-chain.ts';
-import {
-  createTestDatabase,
-  createTestRedis,
-  type TestDatabase,
-  type TestRedis,
-} from '../../../devstack/testing.ts';
+import { type AnvilHandle, anvilDevAccounts, DEMO_TOKENS } from '../../../devstack/chain.ts';
+import { type ChainClients, mine, mint } from '../../../devstack/test-chain.ts';
+import type { TestDatabase, TestRedis } from '../../../devstack/testing.ts';
 import { awaitingPaymentDeal, SELLER_ADDRESS } from '../../../platform/src/deals/test-fixtures.ts';
-import { startTestScanner, type TestScanner } from '../../../scanner/src/test-scanner.ts';
+import type { TestScanner } from '../../../scanner/src/test-scanner.ts';
 import { createPayoutHandlers } from './execute.ts';
 import { loadPayoutKeys, type PayoutKeys } from './keys.ts';
 import type { SendContext } from './send.ts';
 import { chainClient } from './start.ts';
+import { type SignerTestRig, startSignerTestRig } from './test-rig.ts';
 
 const USDT = DEMO_TOKENS.usdt.address as Address;
 const CONFIRMATIONS = 2;
@@ -35,6 +25,7 @@ const FEE_ADDRESS = feeAccount?.address as Address;
 const erc20 = parseAbi(['function balanceOf(address) view returns (uint256)']);
 const system: Actor = { kind: 'system', component: 'test' };
 
+let rig: SignerTestRig;
 let anvil: AnvilHandle;
 let c: ChainClients;
 let db: TestDatabase;
@@ -46,20 +37,10 @@ let keys: PayoutKeys;
 let ctx: SendContext;
 
 beforeAll(async () => {
-  anvil = await startAnvil();
-  c = chainClients(anvil.rpcUrl);
-  await deployDemoTokens(anvil.rpcUrl);
-  db = await createTestDatabase();
-  redis = await createTestRedis();
-  scanner = await startTestScanner({
-    rpcUrl: anvil.rpcUrl,
-    confirmations: CONFIRMATIONS,
-    redisUrl: redis.url,
-    prefix: redis.prefix,
-  });
+  rig = await startSignerTestRig(CONFIRMATIONS);
+  ({ anvil, c, db, redis, scanner, store } = rig);
   // TEST_MNEMONIC is anvil's own: the first indexes are the funded dev accounts.
   await db.pool.query(`SELECT setval('deposit_index_seq', 3000, false)`);
-  store = new DealStore({ pool: db.pool });
   keys = loadPayoutKeys({
     PAYOUT_MNEMONIC: TEST_MNEMONIC,
     DEPOSIT_XPUB: TEST_XPUB,
@@ -79,10 +60,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await scanner?.close();
-  await redis?.close();
-  await db?.close();
-  await anvil?.stop();
+  await rig?.close();
 });
 
 const handlerWith = (sendContext: SendContext) =>

@@ -1,30 +1,31 @@
 import { type AssetRegistry, createRegistry, QUEUES, redisKeys } from '@amanat/core';
-import { createLogger, DealStore, insertGasTopup, type PayoutRecordRef, ScannerView } from '@amanat/platform';
+import {
+  createLogger,
+  type DealStore,
+  insertGasTopup,
+  type PayoutRecordRef,
+  ScannerView,
+} from '@amanat/platform';
 import { type Job, Queue } from 'bullmq';
 import { type Address, erc20Abi, type Hex, type PublicClient, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from '../../../devstack/chain.ts';
+import { type AnvilHandle, DEMO_TOKENS } from '../../../devstack/chain.ts';
 import {
   BUYER,
   type ChainClients,
-  chainClients,
   mine,
   OTHER,
   sendNative,
   sendToken,
 } from '../../../devstack/test-chain.ts';
-import {
-  createTestDatabase,
-  createTestRedis,
-  type TestDatabase,
-  type TestRedis,
-} from '../../../devstack/testing.ts';
+import { createTestRedis, type TestDatabase, type TestRedis } from '../../../devstack/testing.ts';
 import { awaitingPaymentDeal } from '../../../platform/src/deals/test-fixtures.ts';
-import { startTestScanner, type TestScanner } from '../../../scanner/src/test-scanner.ts';
+import type { TestScanner } from '../../../scanner/src/test-scanner.ts';
 import { createMaintenanceHandlers, scheduleMaintenance } from '../maintenance/handlers.ts';
 import { balanceDriftReason, type ReconcileSummary, reconcileBalances } from './reconcile.ts';
 import { sendOnce } from './send.ts';
+import { type SignerTestRig, startSignerTestRig } from './test-rig.ts';
 import type { SignerAccount } from './types.ts';
 
 const USDT = DEMO_TOKENS.usdt.address as Address;
@@ -32,6 +33,7 @@ const usdt = USDT.toLowerCase();
 const CHAIN = 31337;
 const logger = createLogger('test', 'silent');
 
+let rig: SignerTestRig;
 let anvil: AnvilHandle;
 let c: ChainClients;
 let db: TestDatabase;
@@ -42,21 +44,12 @@ let scanRedis: TestRedis;
 let scanner: TestScanner;
 
 beforeAll(async () => {
-  [anvil, db, scanRedis] = await Promise.all([startAnvil(), createTestDatabase(), createTestRedis()]);
-  c = chainClients(anvil.rpcUrl);
-  await deployDemoTokens(anvil.rpcUrl);
+  rig = await startSignerTestRig(1);
+  ({ anvil, c, db, redis: scanRedis, scanner, store } = rig);
   registry = createRegistry({ rpcUrls: { [CHAIN]: [anvil.rpcUrl] } });
-  store = new DealStore({ pool: db.pool });
-  scanner = await startTestScanner({
-    rpcUrl: anvil.rpcUrl,
-    confirmations: 1,
-    redisUrl: scanRedis.url,
-    prefix: scanRedis.prefix,
-  });
 });
 afterAll(async () => {
-  await scanner?.close();
-  await Promise.all([anvil?.stop(), db?.close(), scanRedis?.close()]);
+  await rig?.close();
 });
 
 const reconcile = (over: { graceMs?: number; now?: () => Date } = {}): Promise<ReconcileSummary> =>

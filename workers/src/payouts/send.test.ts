@@ -2,7 +2,7 @@ import { redisKeys } from '@amanat/core';
 import {
   attemptsOf,
   createLogger,
-  DealStore,
+  type DealStore,
   encodeObservedTx,
   liveAttempt,
   type PayoutAttempt,
@@ -15,25 +15,21 @@ import { type Address, erc20Abi, type PublicClient, parseEther } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_MNEMONIC, TEST_XPUB } from '../../../api/src/testing.ts';
-import { type AnvilHandle, DEMO_TOKENS, deployDemoTokens, startAnvil } from '../../../devstack/chain.ts';
-import { type ChainClients, chainClients, mine, reorg, sendToken } from '../../../devstack/test-chain.ts';
-import {
-  createTestDatabase,
-  createTestRedis,
-  type TestDatabase,
-  type TestRedis,
-} from '../../../devstack/testing.ts';
+import { DEMO_TOKENS } from '../../../devstack/chain.ts';
+import { type ChainClients, mine, reorg, sendToken } from '../../../devstack/test-chain.ts';
+import type { TestDatabase, TestRedis } from '../../../devstack/testing.ts';
 import { makeParties, newDealInput } from '../../../platform/src/deals/test-fixtures.ts';
-import { startTestScanner, type TestScanner } from '../../../scanner/src/test-scanner.ts';
+import type { TestScanner } from '../../../scanner/src/test-scanner.ts';
 import { failureCode } from './execute.ts';
 import { loadPayoutKeys, type PayoutKeys } from './keys.ts';
 import { bumpFee, type SendContext, sendOnce } from './send.ts';
+import { type SignerTestRig, startSignerTestRig } from './test-rig.ts';
 import type { OutgoingTransfer, SendState, SignerAccount } from './types.ts';
 
 const USDT = DEMO_TOKENS.usdt.address as Address;
 const CONFIRMATIONS = 2;
 
-let anvil: AnvilHandle;
+let rig: SignerTestRig;
 let c: ChainClients;
 let db: TestDatabase;
 let redis: TestRedis;
@@ -46,16 +42,8 @@ let ctx: SendContext;
 let nextIndex = 100n;
 
 beforeAll(async () => {
-  [anvil, db, redis] = await Promise.all([startAnvil(), createTestDatabase(), createTestRedis()]);
-  c = chainClients(anvil.rpcUrl);
-  await deployDemoTokens(anvil.rpcUrl);
-  scanner = await startTestScanner({
-    rpcUrl: anvil.rpcUrl,
-    confirmations: CONFIRMATIONS,
-    redisUrl: redis.url,
-    prefix: redis.prefix,
-  });
-  store = new DealStore({ pool: db.pool });
+  rig = await startSignerTestRig(CONFIRMATIONS);
+  ({ c, db, redis, scanner, store } = rig);
   keys = loadPayoutKeys({
     PAYOUT_MNEMONIC: TEST_MNEMONIC,
     GAS_TANK_KEY: generatePrivateKey(),
@@ -70,8 +58,7 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  await scanner?.close();
-  await Promise.all([anvil?.stop(), db?.close(), redis?.close()]);
+  await rig?.close();
 });
 
 /** Mines `blocks` and waits for the scanner to have scanned them. */
