@@ -21,7 +21,6 @@ import { createPool, DealStore, migrate, type Pool, recordPayments } from '@aman
 import { type Address, encodeFunctionData, erc20Abi, parseAbi, toHex } from 'viem';
 import { secretKeyFor, signInitData } from '../api/src/auth/telegram-init-data.ts';
 import { depositAddressDeriver } from '../api/src/deals/deposit-address.ts';
-import { API_PROCESS } from '../api/src/process-settings.ts';
 import { apiClient } from '../devstack/api-client.ts';
 import {
   ANVIL_MNEMONIC,
@@ -38,7 +37,7 @@ import { type RpcProxy, startRpcProxy } from '../scanner/src/rpc/test-proxy.ts';
 import { WORKERS_PROCESS } from '../workers/src/process-settings.ts';
 import { type Hex, rpc, rpcBatch, toQuantity } from './scanner-chain.ts';
 import { deleteKeys } from './scanner-pipeline.ts';
-import { type ServiceProcess, startService } from './scanner-process.ts';
+import { benchServicesEnv, type ServiceProcess, startBenchApi, startService } from './scanner-process.ts';
 
 const CHAIN_ID = 31337;
 const DEALS = 500;
@@ -339,36 +338,16 @@ export async function benchPayouts(env: { databaseUrl: string; redisUrl: string 
     ];
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
-    const common: Record<string, string> = {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      DATABASE_URL: env.databaseUrl,
-      DATABASE_SCHEMA: schema,
-      REDIS_URL: env.redisUrl,
-      REDIS_PREFIX: prefix,
-      RPC_URLS: JSON.stringify({ [CHAIN_ID]: [anvil.rpcUrl] }),
-      ASSET_REGISTRY: JSON.stringify({ chains: { [CHAIN_ID]: { confirmations: CONFIRMATIONS } } }),
-    };
+    const common = benchServicesEnv({
+      ...env,
+      schema,
+      prefix,
+      chainId: CHAIN_ID,
+      rpcUrl: anvil.rpcUrl,
+      confirmations: CONFIRMATIONS,
+    });
     services.push(
-      await startService({
-        name: 'api',
-        entry: 'api/src/main.ts',
-        nodeArgs: API_PROCESS.nodeArgs,
-        env: {
-          ...common,
-          ...API_PROCESS.env,
-          API_PORT: String(apiPort),
-          APP_ORIGIN: 'http://localhost:3000',
-          TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-          TELEGRAM_BOT_USERNAME: 'amanat_bench_bot',
-          DEPOSIT_XPUB: xpub,
-          ASSIST_SERVICE_SECRET: randomBytes(32).toString('hex'),
-          PAYMENT_WEBHOOK_SECRET: webhookSecret,
-          RATE_LIMIT_IP_PER_MIN: '1000000',
-          RATE_LIMIT_USER_PER_MIN: '1000000',
-        },
-        readyUrl: `${apiUrl}/readyz`,
-      }),
+      await startBenchApi({ common, port: apiPort, botToken: BOT_TOKEN, depositXpub: xpub, webhookSecret }),
       await startService({
         name: 'workers',
         entry: 'workers/src/main.ts',

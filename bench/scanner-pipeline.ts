@@ -10,14 +10,13 @@ import { generateSigningKeyText } from '@amanat/core';
 import { createPool, createRedis, migrate } from '@amanat/platform';
 import { english, generateMnemonic } from 'viem/accounts';
 import { secretKeyFor, signInitData } from '../api/src/auth/telegram-init-data.ts';
-import { API_PROCESS } from '../api/src/process-settings.ts';
 import { apiClient } from '../devstack/api-client.ts';
 import { findFreePort } from '../devstack/ports.ts';
 import { accountXpub } from '../devstack/secrets.ts';
 import { deleteKeysWithPrefix } from '../devstack/testing.ts';
 import { SCANNER_PROCESS } from '../scanner/src/process-settings.ts';
 import { type Hex, Nonces, rpc, rpcBatch, sendTransfers } from './scanner-chain.ts';
-import { type ServiceProcess, startService } from './scanner-process.ts';
+import { benchServicesEnv, type ServiceProcess, startBenchApi, startService } from './scanner-process.ts';
 
 const BOT_TOKEN = '7000003:AAH-bench-token-for-amanat-scan-bench_0123456789';
 /** Party addresses outside any mnemonic the bench uses, so none can be a deposit address. */
@@ -147,39 +146,26 @@ export async function benchFundingLatency(opts: FundingLatencyOptions): Promise<
   ];
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
-  const common: Record<string, string> = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    DATABASE_URL: opts.databaseUrl,
-    DATABASE_SCHEMA: schema,
-    REDIS_URL: opts.redisUrl,
-    REDIS_PREFIX: prefix,
-    RPC_URLS: JSON.stringify({ [opts.chainId]: [opts.rpcUrl] }),
-    ASSET_REGISTRY: JSON.stringify({ chains: { [opts.chainId]: { confirmations: opts.confirmations } } }),
-  };
+  const common = benchServicesEnv({
+    databaseUrl: opts.databaseUrl,
+    schema,
+    redisUrl: opts.redisUrl,
+    prefix,
+    chainId: opts.chainId,
+    rpcUrl: opts.rpcUrl,
+    confirmations: opts.confirmations,
+  });
   const services: ServiceProcess[] = [];
   const blocks = watchBlocks(opts.rpcUrl);
   const funding = watchFunding(pool);
   try {
     services.push(
-      await startService({
-        name: 'api',
-        entry: 'api/src/main.ts',
-        nodeArgs: API_PROCESS.nodeArgs,
-        env: {
-          ...common,
-          ...API_PROCESS.env,
-          API_PORT: String(apiPort),
-          APP_ORIGIN: 'http://localhost:3000',
-          TELEGRAM_BOT_TOKEN: BOT_TOKEN,
-          TELEGRAM_BOT_USERNAME: 'amanat_bench_bot',
-          DEPOSIT_XPUB: accountXpub(generateMnemonic(english)),
-          ASSIST_SERVICE_SECRET: randomBytes(32).toString('hex'),
-          PAYMENT_WEBHOOK_SECRET: webhookSecret,
-          RATE_LIMIT_IP_PER_MIN: '1000000',
-          RATE_LIMIT_USER_PER_MIN: '1000000',
-        },
-        readyUrl: `${apiUrl}/readyz`,
+      await startBenchApi({
+        common,
+        port: apiPort,
+        botToken: BOT_TOKEN,
+        depositXpub: accountXpub(generateMnemonic(english)),
+        webhookSecret,
       }),
       await startService({
         name: 'workers',

@@ -1,8 +1,10 @@
 // bench:scanner's child processes: the scanner runner (ticks over IPC) and the real api / workers /
 // scanner entry points, each with its peak RSS read from /proc (VmHWM: the kernel's high-water mark).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { API_PROCESS } from '../api/src/process-settings.ts';
 import { keepOutput } from '../devstack/child-output.ts';
 import type { TickReport } from '../scanner/src/index.ts';
 import { SCANNER_PROCESS } from '../scanner/src/process-settings.ts';
@@ -177,4 +179,55 @@ export async function startService(opts: {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The environment every service of a pipeline benchmark shares: production mode, its schema and prefix. */
+export function benchServicesEnv(opts: {
+  databaseUrl: string;
+  schema: string;
+  redisUrl: string;
+  prefix: string;
+  chainId: number;
+  rpcUrl: string;
+  confirmations: number;
+}): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    DATABASE_URL: opts.databaseUrl,
+    DATABASE_SCHEMA: opts.schema,
+    REDIS_URL: opts.redisUrl,
+    REDIS_PREFIX: opts.prefix,
+    RPC_URLS: JSON.stringify({ [opts.chainId]: [opts.rpcUrl] }),
+    ASSET_REGISTRY: JSON.stringify({ chains: { [opts.chainId]: { confirmations: opts.confirmations } } }),
+  };
+}
+
+/** A benchmark's API with its production settings and rate limits out of the way (every request counts). */
+export function startBenchApi(opts: {
+  common: Record<string, string>;
+  port: number;
+  botToken: string;
+  depositXpub: string;
+  webhookSecret: string;
+}): Promise<ServiceProcess> {
+  return startService({
+    name: 'api',
+    entry: 'api/src/main.ts',
+    nodeArgs: API_PROCESS.nodeArgs,
+    env: {
+      ...opts.common,
+      ...API_PROCESS.env,
+      API_PORT: String(opts.port),
+      APP_ORIGIN: 'http://localhost:3000',
+      TELEGRAM_BOT_TOKEN: opts.botToken,
+      TELEGRAM_BOT_USERNAME: 'amanat_bench_bot',
+      DEPOSIT_XPUB: opts.depositXpub,
+      ASSIST_SERVICE_SECRET: randomBytes(32).toString('hex'),
+      PAYMENT_WEBHOOK_SECRET: opts.webhookSecret,
+      RATE_LIMIT_IP_PER_MIN: '1000000',
+      RATE_LIMIT_USER_PER_MIN: '1000000',
+    },
+    readyUrl: `http://127.0.0.1:${opts.port}/readyz`,
+  });
 }
